@@ -118,7 +118,7 @@ def model_ops(tflite):
                 tags.append("%s->%s" % (_tensor_type(sg, live_ins[0]), _tensor_type(sg, outs[0])))
             elif live_ins:
                 t0 = _tensor_type(sg, live_ins[0])
-                if name in ("EMBEDDING_LOOKUP",) and len(live_ins) > 1:
+                if name in ("EMBEDDING_LOOKUP", "SPLIT", "FILL", "SELECT", "SELECT_V2") and len(live_ins) > 1:
                     t0 = _tensor_type(sg, live_ins[1])
                 tags.append(t0)
                 if t0 == "f32" and any(_tensor_type(sg, k) == "i8" and _is_const(m, sg, k) for k in live_ins[1:]):
@@ -208,6 +208,14 @@ def convert(fn, specs, *, mode="float", rep=None, per_tensor=False, io_type=None
     if extra:
         extra(conv)
     return conv.convert()
+
+
+def patch_model(tflite, edit):
+    """Round-trips the flatbuffer through the object API and lets edit(model) change it."""
+    from tensorflow.lite.tools import flatbuffer_utils as fbu
+    mo = fbu.read_model_from_bytearray(bytearray(tflite))
+    edit(mo)
+    return bytes(fbu.convert_object_to_bytearray(mo))
 
 
 def keras_seed(seed):
@@ -699,6 +707,427 @@ op("softmax_beta", ["SOFTMAX[f32]"], lambda x: tf.nn.softmax(x * 0.5), [F(4, 10,
    "SOFTMAX of x*0.5 (beta folded into the op if the converter fuses it)")
 op("log_softmax", ["LOG_SOFTMAX"], lambda x: tf.nn.log_softmax(x), [F(4, 10, name="x")], "LOG_SOFTMAX")
 
+
+# ---------------------------------------------------------------- matmul family
+
+_W86 = const(101, [8, 6], 0.35)
+_b6 = const(102, [6], 0.1)
+op("fully_connected", ["FULLY_CONNECTED[f32]"], lambda x: tf.matmul(x, _W86) + _b6, [F(4, 8, name="x")],
+   "FULLY_CONNECTED with bias")
+op("fully_connected_no_bias", ["FULLY_CONNECTED[f32,no-bias]"], lambda x: tf.matmul(x, _W86), [F(4, 8, name="x")],
+   "FULLY_CONNECTED without bias (bias input index -1)")
+op("fully_connected_relu", ["FULLY_CONNECTED[f32,RELU]"], lambda x: tf.nn.relu(tf.matmul(x, _W86) + _b6),
+   [F(4, 8, name="x")], "FULLY_CONNECTED with fused RELU")
+op("fully_connected_relu6", ["FULLY_CONNECTED[f32,RELU6]"], lambda x: tf.nn.relu6(tf.matmul(x, _W86 * 3.0) + _b6),
+   [F(4, 8, name="x")], "FULLY_CONNECTED with fused RELU6")
+# The converter never fuses TANH into FULLY_CONNECTED, and LiteRT's FULLY_CONNECTED kernel
+# rejects a fused TANH at prepare time (fully_connected.cc allows NONE/RELU/RELU_N1_TO_1/RELU6
+# only), so a Dense(activation="tanh") is FULLY_CONNECTED followed by TANH.
+op("fully_connected_tanh", ["FULLY_CONNECTED[f32]", "TANH[f32]"], lambda x: tf.tanh(tf.matmul(x, _W86) + _b6),
+   [F(4, 8, name="x")], "Dense(tanh): FULLY_CONNECTED then a separate TANH (TANH never fuses into FC)")
+op("fully_connected_rank3", ["FULLY_CONNECTED[f32]"], lambda x: tf.matmul(x, _W86) + _b6, [F(2, 3, 8, name="x")],
+   "FULLY_CONNECTED on a rank-3 input [2,3,8] (keep_num_dims or reshapes)")
+op("fully_connected_batch1", ["FULLY_CONNECTED[f32]"], lambda x: tf.matmul(x, _W86) + _b6, [F(1, 8, name="x")],
+   "FULLY_CONNECTED with batch 1")
+op("fully_connected_dynamic_batch", ["FULLY_CONNECTED[f32]"], lambda x: tf.matmul(x, _W86) + _b6,
+   [F(None, 8, name="x")], "FULLY_CONNECTED with batch None (shape_signature -1); cases at 3 and 17",
+   dims=[{"x": [3, 8]}, {"x": [17, 8]}])
+op("fully_connected_input_weights", ["FULLY_CONNECTED[f32,no-bias]"], lambda u, items: tf.matmul(u, items, transpose_b=True),
+   [F(1, 16, name="u"), F(40, 16, name="items")], "FULLY_CONNECTED whose weights are a model input (two-tower scoring)")
+op("batch_matmul", ["BATCH_MATMUL[f32]"], lambda a, b: tf.matmul(a, b), [F(2, 3, 4, name="a"), F(2, 4, 5, name="b")],
+   "BATCH_MATMUL [2,3,4] x [2,4,5]")
+op("batch_matmul_adj_y", ["BATCH_MATMUL[f32]"], lambda a, b: tf.matmul(a, b, transpose_b=True),
+   [F(2, 3, 4, name="a"), F(2, 5, 4, name="b")], "BATCH_MATMUL with transpose_b (adj_y)")
+op("batch_matmul_adj_x", ["BATCH_MATMUL[f32]"], lambda a, b: tf.matmul(a, b, transpose_a=True),
+   [F(2, 4, 3, name="a"), F(2, 4, 5, name="b")], "BATCH_MATMUL with transpose_a (adj_x)")
+op("batch_matmul_bcast", ["BATCH_MATMUL[f32]"], lambda a, b: tf.matmul(a, b), [F(2, 1, 3, 4, name="a"), F(3, 4, 5, name="b")],
+   "BATCH_MATMUL broadcasting batch dims [2,1,3,4] x [3,4,5]")
+_W245 = const(103, [2, 4, 5], 0.5)
+op("batch_matmul_const_rhs", ["BATCH_MATMUL[f32]"], lambda a: tf.matmul(a, _W245), [F(2, 3, 4, name="a")],
+   "BATCH_MATMUL with a constant rank-3 right-hand side")
+
+# ---------------------------------------------------------------- conv / pool
+
+_K3334 = const(111, [3, 3, 3, 4], 0.3)
+_b4 = const(112, [4], 0.1)
+op("conv_2d_same_relu", ["CONV_2D[f32,RELU]"],
+   lambda x: tf.nn.relu(tf.nn.conv2d(x, _K3334, 1, "SAME") + _b4), [F(1, 8, 8, 3, name="x")],
+   "CONV_2D 3x3, stride 1, SAME, bias, fused RELU")
+_K3323 = const(113, [3, 3, 2, 3], 0.3)
+op("conv_2d_valid_stride2", ["CONV_2D[f32]"], lambda x: tf.nn.conv2d(x, _K3323, 2, "VALID") + const(114, [3], 0.1),
+   [F(2, 9, 9, 2, name="x")], "CONV_2D 3x3, stride 2, VALID, batch 2")
+op("conv_2d_same_stride2_even", ["CONV_2D[f32]"], lambda x: tf.nn.conv2d(x, _K3323, 2, "SAME") + const(115, [3], 0.1),
+   [F(1, 8, 6, 2, name="x")], "CONV_2D 3x3, stride 2, SAME on even sizes (asymmetric padding)")
+op("conv_2d_dilated", ["CONV_2D[f32]"], lambda x: tf.nn.conv2d(x, _K3323, 1, "SAME", dilations=2) + const(116, [3], 0.1),
+   [F(1, 7, 7, 2, name="x")], "CONV_2D 3x3 dilation 2, SAME")
+op("conv_2d_1x3_rect", ["CONV_2D[f32]"], lambda x: tf.nn.conv2d(x, const(117, [1, 3, 4, 5], 0.3), [1, 1], "VALID")
+   + const(118, [5], 0.1), [F(1, 1, 10, 4, name="x")], "CONV_2D 1x3 kernel over [1,1,10,4] (what Conv1D becomes)")
+op("depthwise_conv_2d", ["DEPTHWISE_CONV_2D[f32,RELU6]"],
+   lambda x: tf.nn.relu6(tf.nn.depthwise_conv2d(x, const(121, [3, 3, 4, 1], 0.5), [1, 1, 1, 1], "SAME") + _b4),
+   [F(1, 6, 6, 4, name="x")], "DEPTHWISE_CONV_2D 3x3, multiplier 1, SAME, fused RELU6")
+op("depthwise_conv_2d_mult2_stride2", ["DEPTHWISE_CONV_2D[f32]"],
+   lambda x: tf.nn.depthwise_conv2d(x, const(122, [3, 3, 3, 2], 0.5), [1, 2, 2, 1], "VALID") + const(123, [6], 0.1),
+   [F(2, 7, 7, 3, name="x")], "DEPTHWISE_CONV_2D 3x3, depth multiplier 2, stride 2, VALID")
+op("max_pool_2d_same", ["MAX_POOL_2D"], lambda x: tf.nn.max_pool2d(x, 2, 2, "SAME"), [F(1, 7, 7, 3, name="x")],
+   "MAX_POOL_2D 2x2 stride 2, SAME on odd size")
+op("max_pool_2d_valid", ["MAX_POOL_2D"], lambda x: tf.nn.max_pool2d(x, 3, 2, "VALID"), [F(2, 7, 6, 2, name="x")],
+   "MAX_POOL_2D 3x3 stride 2, VALID")
+op("average_pool_2d_same", ["AVERAGE_POOL_2D"], lambda x: tf.nn.avg_pool2d(x, 3, 1, "SAME"), [F(1, 5, 5, 2, name="x")],
+   "AVERAGE_POOL_2D 3x3 stride 1, SAME (edge windows average only valid cells)")
+op("average_pool_2d_valid", ["AVERAGE_POOL_2D"], lambda x: tf.nn.avg_pool2d(x, 2, 2, "VALID"), [F(2, 6, 6, 3, name="x")],
+   "AVERAGE_POOL_2D 2x2 stride 2, VALID")
+
+# ---------------------------------------------------------------- gather family
+
+_E50 = const(131, [50, 8], 0.5)
+op("gather", ["GATHER[f32]"], lambda i: tf.gather(_E50, i), [I(4, 5, name="ids")],
+   "GATHER from a constant [50,8] table with i32 ids [4,5] (an Embedding)",
+   gen={"ids": lambda r: ids(r, [4, 5], 50, 0.2)})
+op("gather_i64", ["GATHER[f32]"], lambda i: tf.gather(_E50, i), [I(4, 5, name="ids", dtype=tf.int64)],
+   "GATHER with int64 indices", gen={"ids": lambda r: ids(r, [4, 5], 50, 0.2, np.int64)})
+op("gather_axis1", ["GATHER[f32]"], lambda p, i: tf.gather(p, i, axis=1), [F(3, 6, 4, name="p"), I(5, name="ids")],
+   "GATHER axis=1, params and indices both inputs", gen={"ids": lambda r: r.integers(0, 6, [5]).astype(np.int32)})
+op("gather_axis_m1", ["GATHER[f32]"], lambda p, i: tf.gather(p, i, axis=-1), [F(3, 6, name="p"), I(2, 2, name="ids")],
+   "GATHER axis=-1 with rank-2 indices", gen={"ids": lambda r: r.integers(0, 6, [2, 2]).astype(np.int32)})
+op("gather_batch_dims", ["GATHER[f32]"], lambda p, i: tf.gather(p, i, axis=1, batch_dims=1),
+   [F(2, 5, 3, name="p"), I(2, 4, name="ids")], "GATHER axis=1 batch_dims=1",
+   gen={"ids": lambda r: r.integers(0, 5, [2, 4]).astype(np.int32)})
+op("gather_i32_params", ["GATHER[i32]"], lambda p, i: tf.gather(p, i), [I(10, 3, name="p"), I(4, name="ids")],
+   "GATHER of int32 params", gen={"p": lambda r: r.integers(-50, 50, [10, 3]).astype(np.int32),
+                                  "ids": lambda r: r.integers(0, 10, [4]).astype(np.int32)})
+op("gather_nd", ["GATHER_ND[f32]"], lambda p, i: tf.gather_nd(p, i), [F(3, 4, 5, name="p"), I(6, 2, name="idx")],
+   "GATHER_ND picking rows: params [3,4,5], indices [6,2]",
+   gen={"idx": lambda r: np.stack([r.integers(0, 3, 6), r.integers(0, 4, 6)], 1).astype(np.int32)})
+op("gather_nd_scalars_i64", ["GATHER_ND[f32]"], lambda p, i: tf.gather_nd(p, i),
+   [F(3, 4, name="p"), I(2, 3, 2, name="idx", dtype=tf.int64)], "GATHER_ND picking scalars with int64 indices [2,3,2]",
+   gen={"idx": lambda r: np.stack([r.integers(0, 3, [2, 3]), r.integers(0, 4, [2, 3])], -1).astype(np.int64)})
+
+
+@tf.function(experimental_implements="embedding_matmul")
+def _embedding_matmul(table, ids_):
+    # The converter fuses this composite (one-hot x table) into EMBEDDING_LOOKUP.
+    vocab = tf.shape(table)[0]
+    onehot = tf.cast(tf.equal(tf.expand_dims(ids_, 1), tf.range(vocab)), tf.float32)
+    return tf.matmul(onehot, table)
+
+
+_E30 = const(132, [30, 6], 0.5)
+op("embedding_lookup", ["EMBEDDING_LOOKUP[f32]"], lambda i: _embedding_matmul(_E30, i), [I(7, name="ids")],
+   "EMBEDDING_LOOKUP (via the converter's 'embedding_matmul' composite); note operand order (ids, table)",
+   gen={"ids": lambda r: ids(r, [7], 30, 0.2)})
+op("one_hot", ["ONE_HOT"], lambda i: tf.one_hot(i, 6), [I(7, name="ids")],
+   "ONE_HOT depth 6, default on/off; includes out-of-range ids (-1, 6) which give all-off rows",
+   gen={"ids": lambda r: np.concatenate([r.integers(0, 6, 5), [-1, 6]]).astype(np.int32)})
+op("one_hot_on_off", ["ONE_HOT"], lambda i: tf.one_hot(i, 5, on_value=2.5, off_value=-0.5, axis=-1),
+   [I(2, 3, name="ids")], "ONE_HOT with on_value 2.5 / off_value -0.5, axis -1",
+   gen={"ids": lambda r: r.integers(0, 5, [2, 3]).astype(np.int32)})
+op("one_hot_axis0_i64", ["ONE_HOT"], lambda i: tf.one_hot(i, 4, axis=0), [I(5, name="ids", dtype=tf.int64)],
+   "ONE_HOT axis 0 with int64 ids", gen={"ids": lambda r: r.integers(0, 4, [5]).astype(np.int64)})
+op("one_hot_int_output", ["ONE_HOT"], lambda i: tf.one_hot(i, 5, on_value=7, off_value=0, dtype=tf.int32),
+   [I(6, name="ids")], "ONE_HOT with int32 output (on 7, off 0)",
+   gen={"ids": lambda r: r.integers(0, 5, [6]).astype(np.int32)})
+
+# ---------------------------------------------------------------- shape ops
+
+op("concatenation", ["CONCATENATION[f32]"], lambda a, b, c: tf.concat([a, b, c], axis=1),
+   [F(2, 3, name="a"), F(2, 1, name="b"), F(2, 4, name="c")], "CONCATENATION of 3 inputs along axis 1")
+op("concatenation_axis_m1", ["CONCATENATION[f32]"], lambda a, b: tf.concat([a, b], axis=-1),
+   [F(2, 3, 2, name="a"), F(2, 3, 5, name="b")], "CONCATENATION axis=-1 on rank 3")
+op("concatenation_axis_m2", ["CONCATENATION[f32]"], lambda a, b: tf.concat([a, b], axis=-2),
+   [F(2, 1, 4, name="a"), F(2, 3, 4, name="b")], "CONCATENATION axis=-2 with a size-1 dim")
+op("concatenation_i32_axis0", ["CONCATENATION[i32]"], lambda a, b: tf.concat([a, b], axis=0),
+   [I(2, 3, name="a"), I(1, 3, name="b")], "CONCATENATION of int32 along axis 0")
+op("reshape", ["RESHAPE"], lambda x: tf.reshape(x, [3, -1, 2]), [F(2, 3, 4, name="x")], "RESHAPE [2,3,4] -> [3,4,2]")
+op("reshape_dynamic", ["RESHAPE"], lambda x: tf.reshape(x, [-1, 6]), [F(None, 3, 2, name="x")],
+   "RESHAPE with a dynamic batch to [-1, 6]", dims=[{"x": [2, 3, 2]}, {"x": [5, 3, 2]}])
+op("squeeze", ["SQUEEZE"], lambda x: tf.squeeze(x, 1), [F(None, 1, None, name="x")],
+   "SQUEEZE axis 1 (dynamic dims keep the converter from turning it into RESHAPE)",
+   dims=[{"x": [2, 1, 3]}, {"x": [4, 1, 1]}])
+op("expand_dims", ["EXPAND_DIMS"], lambda x: tf.expand_dims(x, -1), [F(None, 3, name="x")],
+   "EXPAND_DIMS axis -1 (dynamic batch)", dims=[{"x": [2, 3]}, {"x": [5, 3]}])
+op("transpose", ["TRANSPOSE"], lambda x: tf.transpose(x, [0, 2, 3, 1]), [F(2, 3, 4, 5, name="x")],
+   "TRANSPOSE perm [0,2,3,1]")
+op("transpose_2d", ["TRANSPOSE"], lambda x: tf.transpose(x), [F(3, 5, name="x")], "TRANSPOSE of a matrix")
+op("slice", ["SLICE"], lambda x: tf.slice(x, [1, 0, 1], [2, -1, 2]), [F(3, 5, 4, name="x")],
+   "SLICE begin [1,0,1] size [2,-1,2]")
+_x456 = [F(4, 5, 6, name="x")]
+op("strided_slice", ["STRIDED_SLICE"], lambda x: x[1:3, ::2, 1:5], _x456, "STRIDED_SLICE x[1:3, ::2, 1:5]")
+op("strided_slice_masks", ["STRIDED_SLICE"], lambda x: x[:3, 1:, :-1:2], _x456,
+   "STRIDED_SLICE begin_mask/end_mask: x[:3, 1:, :-1:2]")
+op("strided_slice_negative_stride", ["STRIDED_SLICE"], lambda x: x[3:0:-1, ::-2, 4:1:-1], _x456,
+   "STRIDED_SLICE negative strides: x[3:0:-1, ::-2, 4:1:-1]")
+op("strided_slice_negative_index", ["STRIDED_SLICE"], lambda x: x[-3:-1, -4:, 1:-2], _x456,
+   "STRIDED_SLICE negative begin/end: x[-3:-1, -4:, 1:-2]")
+op("strided_slice_shrink", ["STRIDED_SLICE"], lambda x: x[:, 2], _x456,
+   "STRIDED_SLICE shrink_axis_mask: x[:, 2] (Keras x[:, t])")
+op("strided_slice_shrink_neg", ["STRIDED_SLICE"], lambda x: x[-1, :, -2], _x456,
+   "STRIDED_SLICE shrink on two axes with negative indices: x[-1, :, -2]")
+op("strided_slice_new_axis", ["STRIDED_SLICE"], lambda x: x[:, tf.newaxis, 1:4, ::2], _x456,
+   "STRIDED_SLICE new_axis_mask: x[:, newaxis, 1:4, ::2]")
+op("strided_slice_ellipsis", ["STRIDED_SLICE"], lambda x: x[..., 1:4], [F(2, 3, 4, 6, name="x")],
+   "STRIDED_SLICE ellipsis_mask: x[..., 1:4]")
+op("strided_slice_ellipsis_shrink", ["STRIDED_SLICE"], lambda x: x[1, ..., ::-2], [F(2, 3, 4, 6, name="x")],
+   "STRIDED_SLICE ellipsis + shrink + negative stride: x[1, ..., ::-2]")
+op("strided_slice_dynamic", ["STRIDED_SLICE"], lambda x: x[:, -1], [F(None, 5, 3, name="x")],
+   "STRIDED_SLICE x[:, -1] with a dynamic batch", dims=[{"x": [2, 5, 3]}, {"x": [7, 5, 3]}])
+op("split", ["SPLIT"], lambda x: tf.split(x, 3, axis=1), [F(2, 6, 2, name="x")], "SPLIT into 3 along axis 1")
+op("split_axis_m1", ["SPLIT"], lambda x: tf.split(x, 2, axis=-1), [F(3, 4, name="x")], "SPLIT into 2 along axis -1")
+op("split_v", ["SPLIT_V"], lambda x: tf.split(x, [1, 2, 3], axis=1), [F(2, 6, 2, name="x")],
+   "SPLIT_V sizes [1,2,3] along axis 1")
+op("split_v_infer", ["SPLIT_V"], lambda x: tf.split(x, [2, -1], axis=-1), [F(3, 7, name="x")],
+   "SPLIT_V sizes [2,-1] along axis -1")
+op("pack", ["PACK"], lambda a, b, c: tf.stack([a, b, c], axis=1), [F(2, 4, name="a"), F(2, 4, name="b"), F(2, 4, name="c")],
+   "PACK 3 inputs along axis 1")
+op("pack_axis_m1_i32", ["PACK"], lambda a, b: tf.stack([a, b], axis=-1), [I(3, name="a"), I(3, name="b")],
+   "PACK int32 along axis -1")
+op("unpack", ["UNPACK"], lambda x: tf.unstack(x, axis=1), [F(2, 3, 4, name="x")], "UNPACK along axis 1 (3 outputs)")
+op("unpack_axis0", ["UNPACK"], lambda x: tf.unstack(x, axis=0), [F(2, 5, name="x")], "UNPACK along axis 0")
+op("tile", ["TILE"], lambda x: tf.tile(x, [2, 1, 3]), [F(2, 3, 2, name="x")], "TILE multiples [2,1,3]")
+op("broadcast_to", ["BROADCAST_TO"], lambda x: tf.broadcast_to(x, [2, 3, 4]), [F(3, 1, name="x")],
+   "BROADCAST_TO [3,1] -> [2,3,4]")
+op("pad", ["PAD"], lambda x: tf.pad(x, [[1, 0], [0, 2], [1, 1]]), [F(2, 3, 2, name="x")], "PAD with zeros")
+op("padv2", ["PADV2"], lambda x: tf.pad(x, [[1, 0], [0, 2]], constant_values=1.5), [F(2, 3, name="x")],
+   "PADV2 with constant 1.5")
+op("shape", ["SHAPE"], lambda x: tf.shape(x), [F(None, 3, None, name="x")], "SHAPE of a dynamic input (i32)",
+   dims=[{"x": [2, 3, 4]}, {"x": [5, 3, 1]}])
+op("shape_i64", ["SHAPE"], lambda x: tf.shape(x, out_type=tf.int64), [F(None, 3, name="x")],
+   "SHAPE with out_type int64", dims=[{"x": [4, 3]}])
+op("fill", ["FILL"], lambda x: tf.fill([tf.shape(x)[0], 3], 2.5), [F(None, 2, name="x")],
+   "FILL [batch, 3] with 2.5 (batch from SHAPE of a dynamic input)", dims=[{"x": [1, 2]}, {"x": [4, 2]}])
+op("fill_inputs", ["FILL"], lambda d, v: tf.fill(d, v), [I(2, name="dims"), F(name="value")],
+   "FILL with dims and value as inputs (output shape depends on input values)",
+   gen={"dims": lambda r: r.integers(1, 5, [2]).astype(np.int32)})
+op("zeros_like", ["ZEROS_LIKE"], lambda x: tf.zeros_like(x), [F(None, 3, name="x")], "ZEROS_LIKE (dynamic batch)",
+   dims=[{"x": [2, 3]}, {"x": [3, 3]}])
+op("range", ["RANGE"], lambda x: tf.range(tf.shape(x)[1]), [F(2, None, name="x")],
+   "RANGE 0..n with n taken from a dynamic input's shape", dims=[{"x": [2, 4]}, {"x": [2, 9]}])
+op("range_inputs", ["RANGE"], lambda a, b, c: tf.range(a, b, c), [I(name="start"), I(name="limit"), I(name="delta")],
+   "RANGE with scalar start/limit/delta inputs (negative delta in case 1)", n_cases=1,
+   gen={"start": lambda r: np.array(2, np.int32), "limit": lambda r: np.array(-7, np.int32),
+        "delta": lambda r: np.array(-3, np.int32)})
+op("range_f32", ["RANGE"], lambda a, b: tf.range(a, b, 0.5), [F(name="start"), F(name="limit")],
+   "RANGE over float32 with delta 0.5", n_cases=1,
+   gen={"start": lambda r: np.array(-1.0, np.float32), "limit": lambda r: np.array(2.25, np.float32)})
+
+# ---------------------------------------------------------------- casts
+
+def _cast_suite(name, src, dst, gen, doc):
+    op(name, ["CAST[%s->%s]" % (_DT[np.dtype(src.as_numpy_dtype)], _DT[np.dtype(dst.as_numpy_dtype)])],
+       lambda x: tf.cast(x, dst), [T([3, 5], src, name="x")], doc, gen={"x": gen})
+
+
+_cast_suite("cast_f32_i32", tf.float32, tf.int32, lambda r: normal(r, [3, 5], 5.0),
+            "CAST f32 -> i32 (truncates toward zero)")
+_cast_suite("cast_i32_f32", tf.int32, tf.float32, lambda r: r.integers(-20000000, 20000000, [3, 5]).astype(np.int32),
+            "CAST i32 -> f32 (large magnitudes round)")
+_cast_suite("cast_f32_bool", tf.float32, tf.bool, lambda r: np.where(r.random([3, 5]) < 0.4, 0.0, normal(r, [3, 5])).astype(np.float32),
+            "CAST f32 -> bool (non-zero is true)")
+_cast_suite("cast_bool_f32", tf.bool, tf.float32, lambda r: r.random([3, 5]) < 0.5, "CAST bool -> f32")
+_cast_suite("cast_bool_i32", tf.bool, tf.int32, lambda r: r.random([3, 5]) < 0.5, "CAST bool -> i32")
+_cast_suite("cast_i32_bool", tf.int32, tf.bool, lambda r: r.integers(-2, 3, [3, 5]).astype(np.int32), "CAST i32 -> bool")
+_cast_suite("cast_i32_i64", tf.int32, tf.int64, lambda r: r.integers(-2**31, 2**31 - 1, [3, 5]).astype(np.int32),
+            "CAST i32 -> i64")
+_cast_suite("cast_i64_i32", tf.int64, tf.int32, lambda r: r.integers(-2**31, 2**31 - 1, [3, 5]).astype(np.int64),
+            "CAST i64 -> i32 (in-range values)")
+_cast_suite("cast_i64_f32", tf.int64, tf.float32, lambda r: r.integers(-2**40, 2**40, [3, 5]).astype(np.int64),
+            "CAST i64 -> f32")
+_cast_suite("cast_f32_i64", tf.float32, tf.int64, lambda r: normal(r, [3, 5], 1000.0), "CAST f32 -> i64")
+
+# ---------------------------------------------------------------- reductions
+
+_r = [F(3, 4, 5, name="x")]
+op("mean", ["MEAN[f32]"], lambda x: tf.reduce_mean(x, axis=1), _r, "MEAN over axis 1, keepdims false")
+op("mean_axis_m1", ["MEAN[f32]"], lambda x: tf.reduce_mean(x, axis=-1), _r, "MEAN over axis -1")
+op("mean_keepdims_two_axes", ["MEAN[f32]"], lambda x: tf.reduce_mean(x, axis=[1, 2], keepdims=True),
+   [F(2, 3, 4, 5, name="x")], "MEAN over axes [1,2], keepdims true (global average pool)")
+op("mean_small_values", ["MEAN[f32]"], lambda x: tf.reduce_mean(x, axis=-1), [F(4, 6, name="x")],
+   "MEAN of values around 0.01 (must not round to integers)", gen={"x": lambda r: uniform(r, [4, 6], 0.0, 0.02)})
+op("sum", ["SUM[f32]"], lambda x: tf.reduce_sum(x, axis=1), _r, "SUM over axis 1")
+op("sum_axis_m2_keepdims", ["SUM[f32]"], lambda x: tf.reduce_sum(x, axis=-2, keepdims=True), _r,
+   "SUM over axis -2, keepdims true")
+op("sum_all_axes", ["SUM[f32]"], lambda x: tf.reduce_sum(x), _r, "SUM over every axis (scalar output)")
+op("sum_i32", ["SUM[i32]"], lambda x: tf.reduce_sum(x, axis=-1), [I(3, 6, name="x")], "SUM of int32 over axis -1",
+   gen={"x": lambda r: r.integers(-100, 100, [3, 6]).astype(np.int32)})
+op("reduce_max", ["REDUCE_MAX[f32]"], lambda x: tf.reduce_max(x, axis=-1), _r, "REDUCE_MAX over axis -1")
+op("reduce_max_keepdims", ["REDUCE_MAX[f32]"], lambda x: tf.reduce_max(x, axis=[0, 2], keepdims=True), _r,
+   "REDUCE_MAX over axes [0,2], keepdims true")
+op("reduce_min", ["REDUCE_MIN[f32]"], lambda x: tf.reduce_min(x, axis=-2), _r, "REDUCE_MIN over axis -2")
+op("reduce_prod", ["REDUCE_PROD[f32]"], lambda x: tf.reduce_prod(x, axis=1), _r, "REDUCE_PROD over axis 1 (values ~1)",
+   gen={"x": lambda r: uniform(r, [3, 4, 5], 0.5, 1.5)})
+op("cumsum", ["CUMSUM"], lambda x: tf.math.cumsum(x, axis=1), [F(3, 6, name="x")], "CUMSUM along axis 1")
+op("cumsum_exclusive_reverse", ["CUMSUM"], lambda x: tf.math.cumsum(x, axis=-1, exclusive=True, reverse=True),
+   [F(2, 3, 5, name="x")], "CUMSUM along axis -1, exclusive and reverse")
+op("l2_normalization", ["L2_NORMALIZATION"], lambda x: tf.math.l2_normalize(x, axis=-1), [F(4, 16, name="x")],
+   "L2_NORMALIZATION over the last axis")
+op("l2_normalization_handwritten", ["L2_NORMALIZATION"],
+   lambda x: x * tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(x), axis=-1, keepdims=True), 1e-12)),
+   [F(4, 16, name="x")], "a hand-written L2 norm, which the converter rewrites into L2_NORMALIZATION")
+op("l2_norm_unfused", ["SUM[f32]", "RSQRT", "MAXIMUM"],
+   lambda x: x / tf.sqrt(tf.maximum(tf.reduce_sum(x * x, axis=-1, keepdims=True), 1e-12)) * 1.0,
+   [F(4, 16, name="x")], "an L2 norm written so the converter does not fuse it (MUL SUM MAXIMUM RSQRT MUL)")
+
+# ---------------------------------------------------------------- top-k / arg
+
+def _ties(r, shape, levels=6):
+    """Scores drawn from a few levels, so many values repeat."""
+    return (r.integers(0, levels, shape) * 0.25).astype(np.float32)
+
+
+op("topk_v2", ["TOPK_V2"], lambda x: tf.math.top_k(x, k=5), [F(3, 20, name="x")], "TOPK_V2 k=5 over 20 distinct scores")
+op("topk_v2_ties", ["TOPK_V2"], lambda x: tf.math.top_k(x, k=6), [F(2, 12, name="x")],
+   "TOPK_V2 k=6 with many repeated values (index order at ties is the reference's)", gen={"x": lambda r: _ties(r, [2, 12])},
+   tie_ok=(1,))
+op("topk_v2_k1_rank1", ["TOPK_V2"], lambda x: tf.math.top_k(x, k=1), [F(30, name="x")], "TOPK_V2 k=1 on a rank-1 input")
+op("topk_v2_i32", ["TOPK_V2"], lambda x: tf.math.top_k(x, k=3), [I(2, 8, name="x")], "TOPK_V2 over int32 values with ties",
+   gen={"x": lambda r: r.integers(0, 5, [2, 8]).astype(np.int32)}, tie_ok=(1,))
+op("arg_max", ["ARG_MAX"], lambda x: tf.argmax(x, axis=-1, output_type=tf.int32), [F(4, 9, name="x")],
+   "ARG_MAX axis -1, i32 output")
+op("arg_max_ties_i64", ["ARG_MAX"], lambda x: tf.argmax(x, axis=1), [F(5, 7, name="x")],
+   "ARG_MAX with ties (first index wins), default i64 output", gen={"x": lambda r: _ties(r, [5, 7], 3)})
+op("arg_max_axis0", ["ARG_MAX"], lambda x: tf.argmax(x, axis=0, output_type=tf.int32), [F(6, 3, name="x")],
+   "ARG_MAX over axis 0")
+op("arg_min", ["ARG_MIN"], lambda x: tf.argmin(x, axis=-1, output_type=tf.int32), [F(4, 9, name="x")],
+   "ARG_MIN axis -1, i32 output")
+op("arg_min_ties_i64", ["ARG_MIN"], lambda x: tf.argmin(x, axis=-1), [F(5, 7, name="x")],
+   "ARG_MIN with ties, i64 output", gen={"x": lambda r: _ties(r, [5, 7], 3)})
+
+# ---------------------------------------------------------------- select / where / compare / logic
+
+op("select", ["SELECT"], lambda c, a, b: tf.where(c, a, b), [B(3, 4, name="c"), F(3, 4, name="a"), F(3, 4, name="b")],
+   "SELECT with equal shapes")
+op("select_v2", ["SELECT_V2"], lambda c, a, b: tf.where(c, a, b), [B(3, 4, name="c"), F(3, 1, name="a"), F(4, name="b")],
+   "SELECT_V2 broadcasting cond [3,4], a [3,1], b [4]")
+op("select_v2_cond_bcast_i32", ["SELECT_V2"], lambda c, a, b: tf.where(c, a, b),
+   [B(4, name="c"), I(2, 4, name="a"), I(2, 4, name="b")], "SELECT_V2 over int32 with a broadcast cond [4]")
+op("where", ["WHERE"], lambda c: tf.where(c), [B(3, 4, name="c")], "WHERE (coordinates of true cells, i64 [n,2])")
+op("where_f32", ["WHERE"], lambda x: tf.where(x), [F(2, 5, name="x")], "WHERE over float input (non-zero cells)",
+   gen={"x": lambda r: np.where(r.random([2, 5]) < 0.5, 0.0, 1.5).astype(np.float32)})
+_cmp = [F(3, 4, name="x"), F(3, 4, name="y")]
+_cmp_gen = {"x": lambda r: _ties(r, [3, 4], 3), "y": lambda r: _ties(r, [3, 4], 3)}
+op("equal", ["EQUAL"], lambda x, y: tf.equal(x, y), _cmp, "EQUAL f32 (values repeat, so some are equal)", gen=_cmp_gen)
+op("not_equal", ["NOT_EQUAL"], lambda x, y: tf.not_equal(x, y), _cmp, "NOT_EQUAL f32", gen=_cmp_gen)
+op("less", ["LESS"], lambda x, y: x < y, _cmp, "LESS f32", gen=_cmp_gen)
+op("less_equal", ["LESS_EQUAL"], lambda x, y: x <= y, _cmp, "LESS_EQUAL f32", gen=_cmp_gen)
+op("greater", ["GREATER"], lambda x, y: x > y, _cmp, "GREATER f32", gen=_cmp_gen)
+op("greater_equal", ["GREATER_EQUAL"], lambda x, y: x >= y, _cmp, "GREATER_EQUAL f32", gen=_cmp_gen)
+op("equal_i32_bcast", ["EQUAL[i32]"], lambda x, y: tf.equal(x, y), [I(3, 4, name="x"), I(4, name="y")],
+   "EQUAL int32 broadcasting [3,4] vs [4]", gen={"x": lambda r: r.integers(0, 3, [3, 4]).astype(np.int32),
+                                                  "y": lambda r: r.integers(0, 3, [4]).astype(np.int32)})
+op("not_equal_i32_scalar", ["NOT_EQUAL[i32]"], lambda x: tf.not_equal(x, 0), [I(2, 6, name="x")],
+   "NOT_EQUAL int32 against 0 (padding mask)", gen={"x": lambda r: ids(r, [2, 6], 20, 0.3)})
+op("less_i32_scalar", ["LESS[i32]"], lambda x: x < 0, [I(2, 6, name="x")], "LESS int32 against 0",
+   gen={"x": lambda r: r.integers(-5, 5, [2, 6]).astype(np.int32)})
+op("greater_i64", ["GREATER[i64]"], lambda x, y: x > y, [I(5, name="x", dtype=tf.int64), I(5, name="y", dtype=tf.int64)],
+   "GREATER int64", gen={"x": lambda r: r.integers(-3, 3, [5]), "y": lambda r: r.integers(-3, 3, [5])})
+_bb = [B(3, 4, name="a"), B(3, 4, name="b")]
+op("logical_and", ["LOGICAL_AND"], lambda a, b: tf.logical_and(a, b), _bb, "LOGICAL_AND")
+op("logical_or", ["LOGICAL_OR"], lambda a, b: tf.logical_or(a, b), _bb, "LOGICAL_OR")
+op("logical_not", ["LOGICAL_NOT"], lambda a: tf.logical_not(a), [B(3, 4, name="a")], "LOGICAL_NOT")
+op("logical_and_bcast", ["LOGICAL_AND"], lambda a, b: tf.logical_and(a, b), [B(3, 4, name="a"), B(4, name="b")],
+   "LOGICAL_AND broadcasting [3,4] vs [4]")
+
+# ---------------------------------------------------------------- control flow / recurrent
+
+
+def _while(x):
+    def cond(i, v):
+        return i < 4
+
+    def body(i, v):
+        return i + 1, tf.tanh(v * 0.9 + 0.5)
+    return tf.while_loop(cond, body, (tf.constant(0), x))[1]
+
+
+op("while", ["WHILE"], _while, [F(2, 3, name="x")], "WHILE: 4 iterations of v = tanh(0.9 v + 0.5), cond/body subgraphs")
+
+
+def _while_dyn(x, n):
+    def cond(i, v):
+        return i < n
+
+    def body(i, v):
+        return i + 1, v * 0.5 + tf.cast(i, tf.float32)
+    return tf.while_loop(cond, body, (tf.constant(0), x))
+
+
+op("while_input_count", ["WHILE"], _while_dyn, [F(3, name="x"), I(name="n")],
+   "WHILE whose trip count is a model input (3 and 0 iterations)", n_cases=2,
+   dims=None, gen={"n": lambda r: np.array(r.choice([3, 0]), np.int32)})
+
+
+# STRIDED_SLICE with ellipsis_mask / new_axis_mask.  The converter always expands `...`
+# and `tf.newaxis` into plain begin/end (plus a RESHAPE), so these two suites patch the
+# masks into a converted STRIDED_SLICE and check LiteRT's result against numpy.
+def _patched_strided_slice(in_shape, begin, end, strides, masks, np_slice):
+    def builder(rng):
+        n = len(begin)
+        base = convert(lambda x: x[tuple(slice(None, None, 2) for _ in range(n))],
+                       [F(*([2] * n), name="x")])
+        expected_shape = np.zeros(in_shape, np.float32)[np_slice].shape
+
+        def edit(mo):
+            sg = mo.subgraphs[0]
+            [ss] = [o for o in sg.operators if mo.operatorCodes[o.opcodeIndex].builtinCode == S.BuiltinOperator.STRIDED_SLICE]
+            from tensorflow.lite.python import schema_py_generated as schema_fb
+            # Fresh tensors and buffers: the converter shares equal constants (begin == end here).
+            for k, (label, vals) in enumerate(zip(("begin", "end", "strides"), (begin, end, strides))):
+                buf = schema_fb.BufferT()
+                buf.data = np.array(vals, "<i4").view(np.uint8)
+                mo.buffers.append(buf)
+                t = schema_fb.TensorT()
+                t.shape = np.array([len(vals)], np.int32)
+                t.type = S.TensorType.INT32
+                t.buffer = len(mo.buffers) - 1
+                t.name = label.encode()
+                sg.tensors.append(t)
+                ss.inputs[1 + k] = len(sg.tensors) - 1
+            for k in ("beginMask", "endMask", "ellipsisMask", "newAxisMask", "shrinkAxisMask"):
+                setattr(ss.builtinOptions, k, masks.get(k, 0))
+            x = sg.tensors[sg.inputs[0]]
+            x.shape = np.array(in_shape, np.int32)
+            x.shapeSignature = None
+            sg.outputs = np.array(ss.outputs, np.int32)
+            y = sg.tensors[ss.outputs[0]]
+            y.shape = np.array(expected_shape, np.int32)
+            y.shapeSignature = None
+            sg.operators = [ss]
+        tfl = patch_model(base, edit)
+        cases = [{"x": normal(rng, in_shape)} for _ in range(2)]
+        for c in cases:
+            _, outs = run_interpreter(tfl, [c["x"]], OpResolverType.AUTO)
+            np.testing.assert_array_equal(outs[0][1], c["x"][np_slice])
+        return Built(tfl, cases)
+    return builder
+
+
+suite("strided_slice_ellipsis_mask", ["STRIDED_SLICE"],
+      "STRIDED_SLICE with ellipsis_mask=1: x[..., 1:4] on [2,3,4,6] (flatbuffer patched; the converter "
+      "never emits ellipsis_mask)")(
+    _patched_strided_slice([2, 3, 4, 6], [0, 1], [0, 4], [1, 1], {"ellipsisMask": 1}, np.s_[..., 1:4]))
+suite("strided_slice_new_axis_mask", ["STRIDED_SLICE"],
+      "STRIDED_SLICE with new_axis_mask=2, begin/end_mask=1: x[:, newaxis, 1:4] on [4,5,6] (flatbuffer "
+      "patched; the converter turns new axes into RESHAPE)")(
+    _patched_strided_slice([4, 5, 6], [0, 0, 1], [0, 0, 4], [1, 1, 1],
+                           {"newAxisMask": 2, "beginMask": 1, "endMask": 1}, np.s_[:, None, 1:4]))
+suite("strided_slice_ellipsis_new_axis_shrink", ["STRIDED_SLICE"],
+      "STRIDED_SLICE ellipsis_mask=1, new_axis_mask=2, shrink_axis_mask=4: x[..., newaxis, 2] on [2,3,4] "
+      "(flatbuffer patched)")(
+    _patched_strided_slice([2, 3, 4], [0, 0, 2], [0, 0, 3], [1, 1, 1],
+                           {"ellipsisMask": 1, "newAxisMask": 2, "shrinkAxisMask": 4}, np.s_[..., None, 2]))
+
+# tf_keras LSTM: the converter fuses it into one UNIDIRECTIONAL_SEQUENCE_LSTM op.
+def _tfkeras_lstm_op(rng):
+    import tf_keras
+    tf_keras.utils.set_random_seed(7)
+    m = tf_keras.Sequential([tf_keras.layers.Input((6, 3), batch_size=2, name="x"),
+                             tf_keras.layers.LSTM(5, return_sequences=True)])
+    set_weights_deterministic(m, np.random.default_rng(11))
+    tfl = convert(None, None, from_keras=m)
+    return Built(tfl, [{"x": normal(rng, [2, 6, 3])} for _ in range(2)])
+
+
+suite("unidirectional_sequence_lstm", ["UNIDIRECTIONAL_SEQUENCE_LSTM[f32]"],
+      "tf_keras LSTM(5, return_sequences=True) over [2,6,3] -> one UNIDIRECTIONAL_SEQUENCE_LSTM")(_tfkeras_lstm_op)
 
 # ==========================================================================
 
