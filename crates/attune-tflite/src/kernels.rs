@@ -1,0 +1,538 @@
+//! Operators that tract-core lacks or computes differently from TFLite.
+//!
+//! Each one is a tract `TypedOp`, so it lives in the same optimized plan as the core
+//! operators. They exist for one of three reasons: TFLite semantics differ (bounds-
+//! checked GATHER, stable partial TOPK_V2, affine (de)quantization with TFLite's
+//! rounding), tract has no equivalent (WHILE over TFLite subgraphs, the fused LSTM), or
+//! exactness needs integer arithmetic (dynamic-range and int8 fully-connected).
+
+use tract_core::internal::*;
+
+/// `real = scale * (q - zero_point)`, per tensor or per channel along `axis`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dequantize {
+    pub scale: Vec<f32>,
+    pub zero_point: Vec<i32>,
+    pub axis: usize,
+}
+
+impl Op for Dequantize {
+    fn name(&self) -> StaticName {
+        "tflite.Dequantize".into()
+    }
+    op_as_typed_op!();
+}
+
+fn channel_index(shape: &[usize], axis: usize, per_channel: bool) -> impl Fn(usize) -> usize {
+    let inner: usize = if per_channel {
+        shape[axis + 1..].iter().product()
+    } else {
+        1
+    };
+    let dim = if per_channel { shape[axis] } else { 1 };
+    move |i| {
+        if dim <= 1 {
+            0
+        } else {
+            (i / inner.max(1)) % dim
+        }
+    }
+}
+
+impl EvalOp for Dequantize {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = args_1!(inputs);
+        let per_channel = self.scale.len() > 1;
+        let ch = channel_index(input.shape(), self.axis, per_channel);
+        let vals: Vec<i32> = input
+            .cast_to::<i32>()?
+            .try_as_plain_ram()?
+            .as_slice::<i32>()?
+            .to_vec();
+        let out: Vec<f32> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let c = ch(i);
+                (q - self.zero_point[c]) as f32 * self.scale[c]
+            })
+            .collect();
+        Ok(tvec!(Tensor::from_shape(input.shape(), &out)?.into_tvalue()))
+    }
+}
+
+impl TypedOp for Dequantize {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        if self.scale.len() > 1 {
+            ensure!(inputs[0].rank() > self.axis);
+        }
+        Ok(tvec!(f32::fact(inputs[0].shape.clone())))
+    }
+    as_op!();
+}
+
+/// `q = clamp(round_half_even(x / scale) + zero_point)`, as LiteRT's XNNPACK convert
+/// kernels do; integer inputs are requantized through their real value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantize {
+    pub scale: Vec<f32>,
+    pub zero_point: Vec<i32>,
+    pub axis: usize,
+    pub to: DatumType,
+}
+
+impl Op for Quantize {
+    fn name(&self) -> StaticName {
+        "tflite.Quantize".into()
+    }
+    op_as_typed_op!();
+}
+
+pub fn quant_range(dt: DatumType) -> (i32, i32) {
+    match dt {
+        DatumType::I8 => (-128, 127),
+        DatumType::U8 => (0, 255),
+        DatumType::I16 => (-32768, 32767),
+        _ => (i32::MIN, i32::MAX),
+    }
+}
+
+impl EvalOp for Quantize {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = args_1!(inputs);
+        let per_channel = self.scale.len() > 1;
+        let ch = channel_index(input.shape(), self.axis, per_channel);
+        let x = input.cast_to::<f32>()?;
+        let x = x.try_as_plain_ram()?;
+        let x = x.as_slice::<f32>()?;
+        let (lo, hi) = quant_range(self.to);
+        let q: Vec<i32> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let c = ch(i);
+                let r = (v / self.scale[c]).round_ties_even();
+                let r = if r.is_nan() { 0.0 } else { r.clamp(-1e9, 1e9) };
+                (r as i64 + self.zero_point[c] as i64).clamp(lo as i64, hi as i64) as i32
+            })
+            .collect();
+        let t = Tensor::from_shape(input.shape(), &q)?;
+        Ok(tvec!(t.cast_to_dt(self.to)?.into_owned().into_tvalue()))
+    }
+}
+
+impl TypedOp for Quantize {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(self.to.fact(inputs[0].shape.clone())))
+    }
+    as_op!();
+}
+
+/// GATHER with TFLite semantics: negative or out-of-range indices are an error (not a
+/// panic), indices may be i32 or i64, and `batch_dims` leading dimensions are shared.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Gather {
+    pub axis: usize,
+    pub batch_dims: usize,
+}
+
+impl Op for Gather {
+    fn name(&self) -> StaticName {
+        "tflite.Gather".into()
+    }
+    op_as_typed_op!();
+}
+
+impl Gather {
+    fn out_shape<D: DimLike>(&self, data: &[D], indices: &[D]) -> TVec<D> {
+        let mut s: TVec<D> = data[..self.axis].iter().cloned().collect();
+        s.extend(indices[self.batch_dims..].iter().cloned());
+        s.extend(data[self.axis + 1..].iter().cloned());
+        s
+    }
+}
+
+impl EvalOp for Gather {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (data, indices) = args_2!(inputs);
+        let indices = indices.cast_to::<i64>()?;
+        let idx = indices.try_as_plain_ram()?;
+        let idx = idx.as_slice::<i64>()?;
+        let dshape = data.shape();
+        let axis_len = dshape[self.axis];
+        let batch: usize = dshape[..self.batch_dims].iter().product();
+        let outer_per_batch: usize = dshape[self.batch_dims..self.axis].iter().product();
+        let inner: usize = dshape[self.axis + 1..].iter().product();
+        let idx_per_batch: usize = indices.shape()[self.batch_dims..].iter().product();
+        if let Some(bad) = idx.iter().find(|i| **i < 0 || **i as usize >= axis_len) {
+            bail!("GATHER index {bad} out of range [0, {axis_len})");
+        }
+        let out_shape = self.out_shape(dshape, indices.shape());
+        let elem = data.datum_type().size_of();
+        let src = data.as_bytes();
+        let mut out = vec![0u8; out_shape.iter().product::<usize>() * elem];
+        let block = inner * elem;
+        let mut o = 0;
+        for b in 0..batch {
+            for outer in 0..outer_per_batch {
+                let base = ((b * outer_per_batch + outer) * axis_len) * block;
+                for i in &idx[b * idx_per_batch..(b + 1) * idx_per_batch] {
+                    let s = base + *i as usize * block;
+                    out[o..o + block].copy_from_slice(&src[s..s + block]);
+                    o += block;
+                }
+            }
+        }
+        let t = unsafe_free_from_bytes(data.datum_type(), &out_shape, &out)?;
+        Ok(tvec!(t.into_tvalue()))
+    }
+}
+
+/// Builds a tensor of `dt` from native-endian bytes without unsafe code.
+fn unsafe_free_from_bytes(dt: DatumType, shape: &[usize], bytes: &[u8]) -> TractResult<Tensor> {
+    let mut t = Tensor::zero_dt(dt, shape)?;
+    t.as_bytes_mut().copy_from_slice(bytes);
+    Ok(t)
+}
+
+impl TypedOp for Gather {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(self.axis < inputs[0].rank());
+        ensure!(self.batch_dims <= self.axis && self.batch_dims <= inputs[1].rank());
+        ensure!(inputs[1].datum_type.is_integer());
+        let shape = self.out_shape(&inputs[0].shape, &inputs[1].shape);
+        Ok(tvec!(inputs[0].datum_type.fact(shape)))
+    }
+    as_op!();
+}
+
+/// TOPK_V2 on the last axis by partial selection: O(n + k log k) per row instead of a
+/// full sort. Ties keep the lower index first, as TFLite does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TopK {
+    pub k: usize,
+    pub index_dt: DatumType,
+}
+
+impl Op for TopK {
+    fn name(&self) -> StaticName {
+        "tflite.TopK".into()
+    }
+    op_as_typed_op!();
+}
+
+/// Indices of the `k` largest values of `row`, best first, lower index first on ties.
+/// NaN sorts below every number.
+pub fn top_k_indices<T: Copy + PartialOrd>(row: &[T], k: usize, scratch: &mut Vec<u32>) -> usize {
+    let n = row.len();
+    let k = k.min(n);
+    scratch.clear();
+    scratch.extend(0..n as u32);
+    let better = |a: &u32, b: &u32| -> std::cmp::Ordering {
+        let (x, y) = (row[*a as usize], row[*b as usize]);
+        match y.partial_cmp(&x) {
+            Some(std::cmp::Ordering::Equal) => a.cmp(b),
+            Some(o) => o,
+            // At least one NaN: numbers first, then by index.
+            None => {
+                #[allow(clippy::eq_op)] // x != x is the NaN test that works for any PartialOrd
+                let (xn, yn) = (x != x, y != y);
+                xn.cmp(&yn).then(a.cmp(b))
+            }
+        }
+    };
+    if k == 0 {
+        return 0;
+    }
+    if k < n {
+        scratch.select_nth_unstable_by(k - 1, better);
+    }
+    scratch[..k].sort_unstable_by(better);
+    k
+}
+
+impl EvalOp for TopK {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let input = args_1!(inputs);
+        let shape = input.shape();
+        let n = *shape.last().context("TOPK_V2 on a scalar")?;
+        ensure!(
+            self.k <= n,
+            "TOPK_V2 k={} is larger than the last dimension {n}",
+            self.k
+        );
+        let rows = if n == 0 { 0 } else { input.len() / n };
+        let mut out_shape: TVec<usize> = shape.into();
+        *out_shape.last_mut().unwrap_or(&mut 0) = self.k;
+        let mut idx_out: Vec<i64> = Vec::with_capacity(rows * self.k);
+        let mut scratch = vec![];
+        fn run<T: Datum + Copy + PartialOrd>(
+            input: &Tensor,
+            n: usize,
+            rows: usize,
+            k: usize,
+            idx_out: &mut Vec<i64>,
+            scratch: &mut Vec<u32>,
+        ) -> TractResult<Tensor> {
+            let plain = input.try_as_plain_ram()?;
+            let data = plain.as_slice::<T>()?;
+            let mut vals: Vec<T> = Vec::with_capacity(rows * k);
+            for r in 0..rows {
+                let row = &data[r * n..(r + 1) * n];
+                let got = top_k_indices(row, k, scratch);
+                for i in &scratch[..got] {
+                    vals.push(row[*i as usize]);
+                    idx_out.push(*i as i64);
+                }
+            }
+            let mut shape: TVec<usize> = input.shape().into();
+            if let Some(l) = shape.last_mut() {
+                *l = k;
+            }
+            Tensor::from_shape(&shape, &vals)
+        }
+        let vals = match input.datum_type() {
+            DatumType::F32 => run::<f32>(&input, n, rows, self.k, &mut idx_out, &mut scratch)?,
+            DatumType::I32 => run::<i32>(&input, n, rows, self.k, &mut idx_out, &mut scratch)?,
+            DatumType::I64 => run::<i64>(&input, n, rows, self.k, &mut idx_out, &mut scratch)?,
+            DatumType::I8 => run::<i8>(&input, n, rows, self.k, &mut idx_out, &mut scratch)?,
+            DatumType::U8 => run::<u8>(&input, n, rows, self.k, &mut idx_out, &mut scratch)?,
+            dt => bail!("TOPK_V2 does not support {dt:?}"),
+        };
+        let idx = Tensor::from_shape(&out_shape, &idx_out)?
+            .cast_to_dt(self.index_dt)?
+            .into_owned();
+        Ok(tvec!(vals.into_tvalue(), idx.into_tvalue()))
+    }
+}
+
+impl TypedOp for TopK {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let mut shape = inputs[0].shape.to_tvec();
+        ensure!(!shape.is_empty(), "TOPK_V2 needs rank >= 1");
+        let last = shape.len() - 1;
+        shape[last] = self.k.to_dim();
+        Ok(tvec!(
+            inputs[0].datum_type.fact(&*shape),
+            self.index_dt.fact(&*shape)
+        ))
+    }
+    as_op!();
+}
+
+/// GATHER_ND with bounds checks: the last axis of `indices` addresses the leading
+/// dimensions of `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GatherNd;
+
+impl Op for GatherNd {
+    fn name(&self) -> StaticName {
+        "tflite.GatherNd".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for GatherNd {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (data, indices) = args_2!(inputs);
+        let ishape = indices.shape();
+        let depth = *ishape.last().context("indices rank")?;
+        let dshape = data.shape();
+        ensure!(depth <= dshape.len());
+        let idx = indices.cast_to::<i64>()?;
+        let idx = idx.try_as_plain_ram()?;
+        let idx = idx.as_slice::<i64>()?;
+        let inner: usize = dshape[depth..].iter().product();
+        let elem = data.datum_type().size_of();
+        let block = inner * elem;
+        let count = if depth == 0 {
+            ishape.iter().product::<usize>()
+        } else {
+            idx.len() / depth
+        };
+        let src = data.as_bytes();
+        let mut out = vec![0u8; count * block];
+        for (n, chunk) in out.chunks_exact_mut(block.max(1)).enumerate().take(count) {
+            let mut off = 0usize;
+            for d in 0..depth {
+                let i = idx[n * depth + d];
+                ensure!(
+                    i >= 0 && (i as usize) < dshape[d],
+                    "GATHER_ND index {i} out of range for dimension of size {}",
+                    dshape[d]
+                );
+                off = off * dshape[d] + i as usize;
+            }
+            chunk.copy_from_slice(&src[off * block..off * block + block]);
+        }
+        let mut shape: TVec<usize> = ishape[..ishape.len() - 1].into();
+        shape.extend(dshape[depth..].iter().copied());
+        Ok(tvec!(unsafe_free_from_bytes(
+            data.datum_type(),
+            &shape,
+            &out
+        )?
+        .into_tvalue()))
+    }
+}
+
+impl TypedOp for GatherNd {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let depth = inputs[1].shape.last().context("indices rank")?.to_usize()?;
+        ensure!(depth <= inputs[0].rank());
+        let mut shape: TVec<TDim> = inputs[1].shape[..inputs[1].rank() - 1].into();
+        shape.extend(inputs[0].shape[depth..].iter().cloned());
+        Ok(tvec!(inputs[0].datum_type.fact(shape)))
+    }
+    as_op!();
+}
+
+/// Dynamic-range fully-connected: per-row runtime quantization of float inputs to
+/// int8 (symmetric, or asymmetric with a zero point), int32 dot products with int8
+/// weights, then `bias + dot * input_scale * weight_scale` in f32, in the same order
+/// of operations as LiteRT's hybrid kernel so results agree to the last bits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HybridFc {
+    pub weights: Arc<Vec<i8>>,
+    pub row_sums: Arc<Vec<i32>>,
+    pub scales: Vec<f32>,
+    pub bias: Option<Vec<f32>>,
+    pub out: usize,
+    pub asymmetric: bool,
+}
+
+impl Op for HybridFc {
+    fn name(&self) -> StaticName {
+        "tflite.HybridFullyConnected".into()
+    }
+    op_as_typed_op!();
+}
+
+/// Symmetric per-row quantization: returns the scaling factor.
+fn symmetric_quantize(x: &[f32], q: &mut [i8]) -> f32 {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for v in x {
+        lo = lo.min(*v);
+        hi = hi.max(*v);
+    }
+    if x.is_empty() || (lo == 0.0 && hi == 0.0) {
+        q.iter_mut().for_each(|v| *v = 0);
+        return 1.0;
+    }
+    let range = lo.abs().max(hi.abs());
+    let scale = 127.0f32 / range;
+    for (qv, v) in q.iter_mut().zip(x) {
+        let r = (scale * v).round();
+        *qv = r.clamp(-127.0, 127.0) as i8;
+    }
+    range / 127.0
+}
+
+/// Asymmetric per-row quantization: returns (scaling factor, zero point).
+fn asymmetric_quantize(x: &[f32], q: &mut [i8]) -> (f32, i32) {
+    let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+    for v in x {
+        lo = lo.min(*v);
+        hi = hi.max(*v);
+    }
+    let rmin = lo.min(0.0) as f64;
+    let rmax = hi.max(0.0) as f64;
+    if x.is_empty() || rmin == rmax {
+        q.iter_mut().for_each(|v| *v = 0);
+        return (1.0, 0);
+    }
+    let (qmin, qmax) = (-128.0f64, 127.0f64);
+    let scale = (rmax - rmin) / (qmax - qmin);
+    let zp_from_min = qmin - rmin / scale;
+    let zp_from_max = qmax - rmax / scale;
+    let err_min = qmin.abs() + (rmin / scale).abs();
+    let err_max = qmax.abs() + (rmax / scale).abs();
+    let zp = if err_min < err_max {
+        zp_from_min
+    } else {
+        zp_from_max
+    };
+    let nudged = if zp <= qmin {
+        -128
+    } else if zp >= qmax {
+        127
+    } else {
+        zp.round() as i32
+    };
+    let inv = (1.0 / scale) as f32;
+    for (qv, v) in q.iter_mut().zip(x) {
+        let r = (v * inv).round() as i32 + nudged;
+        *qv = r.clamp(-128, 127) as i8;
+    }
+    (scale as f32, nudged)
+}
+
+impl EvalOp for HybridFc {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        let x = x.cast_to::<f32>()?;
+        let xp = x.try_as_plain_ram()?;
+        let xs = xp.as_slice::<f32>()?;
+        let shape = x.shape();
+        ensure!(shape.len() == 2);
+        let (rows, k) = (shape[0], shape[1]);
+        ensure!(
+            self.weights.len() == k * self.out,
+            "weights do not match input depth {k}"
+        );
+        let mut out = vec![0f32; rows * self.out];
+        let mut q = vec![0i8; k];
+        for r in 0..rows {
+            let row = &xs[r * k..(r + 1) * k];
+            let (sf, zp) = if self.asymmetric {
+                asymmetric_quantize(row, &mut q)
+            } else {
+                (symmetric_quantize(row, &mut q), 0)
+            };
+            let orow = &mut out[r * self.out..(r + 1) * self.out];
+            for (o, y) in orow.iter_mut().enumerate() {
+                let w = &self.weights[o * k..(o + 1) * k];
+                let mut dot: i32 = 0;
+                for (a, b) in q.iter().zip(w) {
+                    dot += *a as i32 * *b as i32;
+                }
+                if zp != 0 {
+                    dot -= zp * self.row_sums[o];
+                }
+                let ws = if self.scales.len() == 1 {
+                    self.scales[0]
+                } else {
+                    self.scales[o]
+                };
+                let b = self.bias.as_ref().map(|b| b[o]).unwrap_or(0.0);
+                *y = b + dot as f32 * (sf * ws);
+            }
+        }
+        Ok(tvec!(
+            Tensor::from_shape(&[rows, self.out], &out)?.into_tvalue()
+        ))
+    }
+}
+
+impl TypedOp for HybridFc {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs[0].rank() == 2);
+        Ok(tvec!(f32::fact([
+            inputs[0].shape[0].clone(),
+            self.out.to_dim()
+        ])))
+    }
+    as_op!();
+}
+
+// Float parameters are compared bitwise-equal by the derived PartialEq; these ops are
+// never compared for anything but graph deduplication, where that is the right notion.
+impl Eq for Dequantize {}
+impl Eq for Quantize {}
+impl Eq for HybridFc {}

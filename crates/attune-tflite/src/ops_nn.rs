@@ -1,0 +1,301 @@
+//! Dense layers, matrix products, convolutions, pooling and normalization.
+
+use tract_core::internal::*;
+use tract_core::ops::change_axes::AxisOp;
+use tract_core::ops::cnn::{Conv, KernelFormat, MaxPool, PaddingSpec, PoolSpec, SumPool};
+use tract_core::ops::einsum::EinSum;
+use tract_core::ops::math;
+use tract_core::ops::nn::{DataFormat, Reduce, Reducer};
+use tract_tflite::tflite::BuiltinOperator as B;
+
+use crate::ir::OpDesc;
+use crate::translate::{activation, Ctx};
+
+fn einsum(ctx: &mut Ctx<'_>, name: &str, expr: &str, inputs: &[OutletId]) -> TractResult<OutletId> {
+    let axes: AxesMapping = expr.parse()?;
+    let dt = ctx.dt(inputs[0])?;
+    ensure!(
+        dt.is_float(),
+        "matrix product of {dt:?} needs a quantized kernel"
+    );
+    ctx.wire1(name, EinSum::new(axes, dt), inputs)
+}
+
+/// FULLY_CONNECTED: `y = x · Wᵀ + b`, with x flattened to [batch, K] unless
+/// `keep_num_dims`.
+pub(crate) fn fully_connected(
+    ctx: &mut Ctx<'_>,
+    op: &OpDesc,
+    name: &str,
+) -> TractResult<TVec<OutletId>> {
+    let x = ctx.input(op, 0)?;
+    let w = ctx.input(op, 1)?;
+    let xs = ctx.shape(x)?;
+    let ws = ctx.shape(w)?;
+    ensure!(ws.len() == 2, "weights must be rank 2, got {ws:?}");
+    ensure!(
+        op.options.ints[0] == 0,
+        "shuffled weight formats are not supported"
+    );
+    let (o, k) = (ws[0], ws[1]);
+    let vol: usize = xs.iter().product();
+    ensure!(
+        k > 0 && vol % k == 0,
+        "input {xs:?} cannot be flattened to rows of {k}"
+    );
+    let b = vol / k;
+    let x2 = ctx.reshape(&format!("{name}.flat"), x, &[b, k])?;
+    let wdt = ctx.dt(w)?;
+    let w = ctx.cast(&format!("{name}.w"), w, ctx.dt(x2)?.max(wdt))?;
+    let mut y = einsum(ctx, name, "bk,ok->bo", &[x2, w])?;
+    if ctx.has_input(op, 2) {
+        let bias = ctx.input(op, 2)?;
+        let bias = ctx.cast(&format!("{name}.bias"), bias, ctx.dt(y)?)?;
+        y = ctx.binary(&format!("{name}.bias"), Box::new(math::Add), y, bias)?;
+    }
+    y = activation(ctx, name, y, op.options.activation)?;
+    if op.options.flags[0] {
+        let mut to: Vec<usize> = xs[..xs.len().saturating_sub(1)].to_vec();
+        to.push(o);
+        y = ctx.reshape(&format!("{name}.keepdims"), y, &to)?;
+    }
+    Ok(tvec!(y))
+}
+
+/// BATCH_MATMUL with numpy broadcasting of the batch dimensions.
+pub(crate) fn batch_matmul(
+    ctx: &mut Ctx<'_>,
+    op: &OpDesc,
+    name: &str,
+) -> TractResult<TVec<OutletId>> {
+    let mut a = ctx.input(op, 0)?;
+    let mut b = ctx.input(op, 1)?;
+    let (adj_a, adj_b) = (op.options.flags[0], op.options.flags[1]);
+    let sa = ctx.shape(a)?;
+    let sb = ctx.shape(b)?;
+    ensure!(
+        sa.len() >= 2 && sb.len() >= 2,
+        "BATCH_MATMUL needs rank >= 2"
+    );
+    let rank = sa.len().max(sb.len());
+    ensure!(rank <= 8, "BATCH_MATMUL rank too large");
+    let letters = ['a', 'b', 'c', 'd', 'e', 'f'];
+    let batch_a = &sa[..sa.len() - 2];
+    let batch_b = &sb[..sb.len() - 2];
+    let nb = rank - 2;
+    let mut ea = String::new();
+    let mut eb = String::new();
+    let mut eo = String::new();
+    // Drop size-1 batch axes that the other side broadcasts, so the einsum sees each
+    // batch axis either on both sides with the same size, or on one side only.
+    let mut rm_a = vec![];
+    let mut rm_b = vec![];
+    for i in 0..nb {
+        let da = (i + batch_a.len()).checked_sub(nb).map(|j| batch_a[j]);
+        let db = (i + batch_b.len()).checked_sub(nb).map(|j| batch_b[j]);
+        let l = letters[i];
+        match (da, db) {
+            (Some(x), Some(y)) if x == y => {
+                ea.push(l);
+                eb.push(l);
+            }
+            (Some(x), Some(1)) => {
+                ea.push(l);
+                rm_b.push(i + batch_b.len() - nb);
+                let _ = x;
+            }
+            (Some(1), Some(_)) => {
+                eb.push(l);
+                rm_a.push(i + batch_a.len() - nb);
+            }
+            (Some(_), None) => ea.push(l),
+            (None, Some(_)) => eb.push(l),
+            (x, y) => bail!("batch dimensions {x:?} and {y:?} do not broadcast"),
+        }
+        eo.push(l);
+    }
+    for ax in rm_a.iter().rev() {
+        a = ctx.wire1(&format!("{name}.a"), AxisOp::Rm(*ax), &[a])?;
+    }
+    for ax in rm_b.iter().rev() {
+        b = ctx.wire1(&format!("{name}.b"), AxisOp::Rm(*ax), &[b])?;
+    }
+    ea.push_str(if adj_a { "km" } else { "mk" });
+    eb.push_str(if adj_b { "nk" } else { "kn" });
+    eo.push_str("mn");
+    let (ka, kb) = (
+        if adj_a {
+            sa[sa.len() - 2]
+        } else {
+            sa[sa.len() - 1]
+        },
+        if adj_b {
+            sb[sb.len() - 1]
+        } else {
+            sb[sb.len() - 2]
+        },
+    );
+    ensure!(ka == kb, "inner dimensions differ: {sa:?} x {sb:?}");
+    let dt = ctx.dt(a)?;
+    let b = ctx.cast(&format!("{name}.b"), b, dt)?;
+    Ok(tvec!(einsum(
+        ctx,
+        name,
+        &format!("{ea},{eb}->{eo}"),
+        &[a, b]
+    )?))
+}
+
+fn padding(p: i32) -> TractResult<PaddingSpec> {
+    Ok(match p {
+        0 => PaddingSpec::SameUpper,
+        1 => PaddingSpec::Valid,
+        p => bail!("unknown padding {p}"),
+    })
+}
+
+fn positive(v: i32, what: &str) -> TractResult<usize> {
+    ensure!((1..=4096).contains(&v), "{what} {v} out of range");
+    Ok(v as usize)
+}
+
+/// CONV_2D (filter OHWI) and DEPTHWISE_CONV_2D (filter 1HW(C·M)), NHWC.
+pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TVec<OutletId>> {
+    let x = ctx.input(op, 0)?;
+    let mut w = ctx.input(op, 1)?;
+    let xs = ctx.shape(x)?;
+    let ws = ctx.shape(w)?;
+    ensure!(
+        xs.len() == 4 && ws.len() == 4,
+        "CONV needs rank-4 input and filter"
+    );
+    let o = &op.options.ints;
+    let depthwise = B(op.code) == B::DEPTHWISE_CONV_2D;
+    let c = xs[3];
+    let (out_c, group) = if depthwise {
+        ensure!(
+            ws[0] == 1,
+            "depthwise filter must be [1, H, W, C*M], got {ws:?}"
+        );
+        let m = ws[3];
+        ensure!(
+            c > 0 && m % c == 0,
+            "depthwise filter channels {m} not a multiple of {c}"
+        );
+        // [1, H, W, CM] -> [CM, H, W, 1] (OHWI with one input channel per group)
+        w = ctx.wire1(&format!("{name}.filter"), AxisOp::Move(3, 0), &[w])?;
+        w = ctx.wire1(&format!("{name}.filter"), AxisOp::Move(1, 3), &[w])?;
+        (m, c)
+    } else {
+        ensure!(
+            ws[3] > 0 && c % ws[3] == 0,
+            "filter input channels {} do not divide {c}",
+            ws[3]
+        );
+        (ws[0], c / ws[3])
+    };
+    ensure!(
+        out_c % group == 0,
+        "output channels do not divide into groups"
+    );
+    let kh = if depthwise { ws[1] } else { ws[1] };
+    let kw = if depthwise { ws[2] } else { ws[2] };
+    let pool_spec = PoolSpec {
+        data_format: DataFormat::NHWC,
+        kernel_shape: tvec!(kh, kw),
+        padding: padding(o[0])?,
+        dilations: Some(tvec!(
+            positive(o[3], "dilation")?,
+            positive(o[4], "dilation")?
+        )),
+        strides: Some(tvec!(positive(o[1], "stride")?, positive(o[2], "stride")?)),
+        input_channels: c,
+        output_channels: out_c,
+    };
+    let dt = ctx.dt(x)?;
+    let w = ctx.cast(&format!("{name}.w"), w, dt)?;
+    let bias = if ctx.has_input(op, 2) {
+        let b = ctx.input(op, 2)?;
+        ctx.cast(&format!("{name}.bias"), b, dt)?
+    } else {
+        ctx.konst_wire(&format!("{name}.bias"), Tensor::zero_dt(dt, &[out_c])?)?
+    };
+    let conv = Conv {
+        pool_spec,
+        kernel_fmt: KernelFormat::OHWI,
+        group,
+        q_params: None,
+    };
+    let y = ctx.wire1(name, conv, &[x, w, bias])?;
+    Ok(tvec!(activation(ctx, name, y, op.options.activation)?))
+}
+
+/// MAX_POOL_2D and AVERAGE_POOL_2D (padding excluded from averages, as TFLite does).
+pub(crate) fn pool(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TVec<OutletId>> {
+    let x = ctx.input(op, 0)?;
+    let xs = ctx.shape(x)?;
+    ensure!(xs.len() == 4, "pooling needs a rank-4 NHWC input");
+    let o = &op.options.ints;
+    let pool_spec = PoolSpec {
+        data_format: DataFormat::NHWC,
+        kernel_shape: tvec!(
+            positive(o[3], "filter height")?,
+            positive(o[4], "filter width")?
+        ),
+        padding: padding(o[0])?,
+        dilations: None,
+        strides: Some(tvec!(positive(o[1], "stride")?, positive(o[2], "stride")?)),
+        input_channels: xs[3],
+        output_channels: xs[3],
+    };
+    let y = if B(op.code) == B::MAX_POOL_2D {
+        ctx.wire1(
+            name,
+            MaxPool {
+                pool_spec,
+                with_index_outputs: None,
+            },
+            &[x],
+        )?
+    } else {
+        ensure!(
+            ctx.dt(x)?.is_float(),
+            "integer average pooling needs a quantized kernel"
+        );
+        ctx.wire1(
+            name,
+            SumPool {
+                pool_spec,
+                count_include_pad: false,
+                normalize: true,
+            },
+            &[x],
+        )?
+    };
+    Ok(tvec!(activation(ctx, name, y, op.options.activation)?))
+}
+
+/// L2_NORMALIZATION over the last axis: `x / max(sqrt(Σx²), 1e-6)`.
+pub(crate) fn l2_normalization(
+    ctx: &mut Ctx<'_>,
+    op: &OpDesc,
+    name: &str,
+) -> TractResult<TVec<OutletId>> {
+    let x = ctx.input(op, 0)?;
+    let rank = ctx.rank(x)?;
+    ensure!(rank >= 1, "L2_NORMALIZATION on a scalar");
+    let sq = ctx.unary(&format!("{name}.sq"), math::square(), x)?;
+    let s = ctx.wire1(
+        &format!("{name}.sum"),
+        Reduce {
+            axes: tvec!(rank - 1),
+            reducer: Reducer::Sum,
+        },
+        &[sq],
+    )?;
+    let n = ctx.unary(&format!("{name}.sqrt"), math::sqrt(), s)?;
+    let eps = ctx.scalar_like(&format!("{name}.eps"), n, 1e-6)?;
+    let n = ctx.binary(&format!("{name}.clamp"), Box::new(math::Max), n, eps)?;
+    let y = ctx.binary(name, Box::new(math::Div), x, n)?;
+    Ok(tvec!(activation(ctx, name, y, op.options.activation)?))
+}
