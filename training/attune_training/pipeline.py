@@ -438,8 +438,8 @@ def golden_inputs(ds: data.Dataset, cfg: dict, track: Track, trained: dict) -> d
     empty = np.full(sc.history_len, pad, np.int32)
     cases.append(("case_0", {"history": empty, "preferences": np.zeros(T, np.float32),
                              "_note": "empty history, no preferences: the popularity prior"}))
-    cases.append(("case_1", {"history": empty, "preferences": topics.picks_vector([0, 8, 15], T),
-                             "_note": "cold start: three onboarding picks"}))
+    cases.append(("case_1", {"history": empty, "preferences": topics.picks_vector(track.picks[u_short], T),
+                             "_note": "cold start: onboarding picks only"}))
     cases.append(("case_2", {"history": sequence.make_history(track.history[u_short][::-1], sc.history_len, pad),
                              "preferences": np.zeros(T, np.float32), "_note": "a ~20-item history"}))
     cases.append(("case_3", {"history": sequence.make_history(track.history[u_long][::-1], sc.history_len, pad),
