@@ -107,8 +107,10 @@ def split_table(ds: data.Dataset, cfg: dict) -> pd.DataFrame:
         "loo": np.where(splits.leave_last_out(ev), "train", "test"),
         "cold": np.where(cold[ev["user"].to_numpy()], "holdout", "train"),
     })
-    return t.sort_values(["user_id", "timestamp", "item_id"], key=lambda s: s.map(int) if s.name != "timestamp" else s,
-                         kind="stable").reset_index(drop=True)
+    # Row order: dense user index, timestamp, item index (for MovieLens: numeric user id,
+    # timestamp, numeric movie id), so the file and its sha256 are canonical.
+    order = np.lexsort((ev["item"].to_numpy(), ev["timestamp"].to_numpy(), ev["user"].to_numpy()))
+    return t.iloc[order].reset_index(drop=True)
 
 
 def make_track(ds: data.Dataset, cfg: dict, name: str) -> Track:
