@@ -536,3 +536,301 @@ impl TypedOp for HybridFc {
 impl Eq for Dequantize {}
 impl Eq for Quantize {}
 impl Eq for HybridFc {}
+
+/// ONE_HOT: indices outside [0, depth) give a row of `off` values, as in TFLite.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OneHot {
+    pub axis: usize,
+    pub depth: usize,
+    pub on: Arc<Tensor>,
+    pub off: Arc<Tensor>,
+}
+
+impl Op for OneHot {
+    fn name(&self) -> StaticName {
+        "tflite.OneHot".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for OneHot {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let idx = args_1!(inputs);
+        let idx = idx.cast_to::<i64>()?;
+        let ip = idx.try_as_plain_ram()?;
+        let iv = ip.as_slice::<i64>()?;
+        let ishape = idx.shape();
+        let outer: usize = ishape[..self.axis].iter().product();
+        let inner: usize = ishape[self.axis..].iter().product();
+        let mut shape: TVec<usize> = ishape.into();
+        shape.insert(self.axis, self.depth);
+        let elem = self.on.datum_type().size_of();
+        let (on, off) = (self.on.as_bytes(), self.off.as_bytes());
+        let mut out = vec![0u8; outer * self.depth * inner * elem];
+        for o in 0..outer {
+            for d in 0..self.depth {
+                for i in 0..inner {
+                    let hot = iv[o * inner + i] == d as i64;
+                    let pos = ((o * self.depth + d) * inner + i) * elem;
+                    out[pos..pos + elem].copy_from_slice(if hot { on } else { off });
+                }
+            }
+        }
+        Ok(tvec!(unsafe_free_from_bytes(
+            self.on.datum_type(),
+            &shape,
+            &out
+        )?
+        .into_tvalue()))
+    }
+}
+
+impl TypedOp for OneHot {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(self.axis <= inputs[0].rank());
+        ensure!(self.on.datum_type() == self.off.datum_type());
+        let mut shape = inputs[0].shape.to_tvec();
+        shape.insert(self.axis, self.depth.to_dim());
+        Ok(tvec!(self.on.datum_type().fact(shape)))
+    }
+    as_op!();
+}
+
+/// Operators whose output shape depends on input values: FILL and RANGE with
+/// run-time arguments, and single-input WHERE (coordinates of true elements). Their
+/// output dimensions are symbols bound when they run.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DataDependentKind {
+    Fill,
+    Range,
+    Where,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DataDependent {
+    pub kind: DataDependentKind,
+    pub dims: TVec<TDim>,
+    pub dt: DatumType,
+}
+
+/// Largest tensor a data-dependent operator may create (elements).
+const MAX_DYNAMIC_ELEMENTS: usize = 1 << 26;
+
+impl Op for DataDependent {
+    fn name(&self) -> StaticName {
+        format!("tflite.{:?}", self.kind).into()
+    }
+    fn mints_runtime_symbols(&self) -> bool {
+        true
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for DataDependent {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let out = match self.kind {
+            DataDependentKind::Fill => {
+                let dims = inputs[0].cast_to::<i64>()?;
+                let dims: Vec<usize> = dims
+                    .try_as_plain_ram()?
+                    .as_slice::<i64>()?
+                    .iter()
+                    .map(|d| {
+                        usize::try_from(*d)
+                            .map_err(|_| format_err!("FILL dimension {d} is negative"))
+                    })
+                    .collect::<TractResult<_>>()?;
+                let volume = dims
+                    .iter()
+                    .try_fold(1usize, |a, d| a.checked_mul(*d))
+                    .filter(|v| *v <= MAX_DYNAMIC_ELEMENTS);
+                ensure!(volume.is_some(), "FILL of {dims:?} is too large");
+                inputs[1].broadcast_scalar_to_shape(&dims)?
+            }
+            DataDependentKind::Range => {
+                let f = |i: usize| inputs[i].cast_to_scalar::<f64>();
+                let (start, limit, delta) = (f(0)?, f(1)?, f(2)?);
+                ensure!(
+                    delta != 0.0 && delta.is_finite() && start.is_finite() && limit.is_finite(),
+                    "bad RANGE arguments"
+                );
+                let n = ((limit - start) / delta).ceil().max(0.0);
+                ensure!(
+                    n <= MAX_DYNAMIC_ELEMENTS as f64,
+                    "RANGE of {n} elements is too large"
+                );
+                let n = n as usize;
+                if self.dt.is_integer() {
+                    let (s, d) = (start as i64, delta as i64);
+                    let v: Vec<i64> = (0..n as i64).map(|i| s + i * d).collect();
+                    tensor1(&v).cast_to_dt(self.dt)?.into_owned()
+                } else {
+                    // TFLite accumulates in the output type
+                    let (s, d) = (start as f32, delta as f32);
+                    let mut v = Vec::with_capacity(n);
+                    let mut x = s;
+                    for _ in 0..n {
+                        v.push(x);
+                        x += d;
+                    }
+                    tensor1(&v).cast_to_dt(self.dt)?.into_owned()
+                }
+            }
+            DataDependentKind::Where => {
+                let c = inputs[0].cast_to::<bool>()?;
+                let cv = c.try_as_plain_ram()?;
+                let cv = cv.as_slice::<bool>()?;
+                let shape = c.shape();
+                let rank = shape.len();
+                let mut coords: Vec<i64> = vec![];
+                let mut idx = vec![0usize; rank];
+                for (flat, v) in cv.iter().enumerate() {
+                    if *v {
+                        let mut rem = flat;
+                        for ax in (0..rank).rev() {
+                            idx[ax] = rem % shape[ax];
+                            rem /= shape[ax];
+                        }
+                        coords.extend(idx.iter().map(|i| *i as i64));
+                    }
+                }
+                let n = if rank == 0 {
+                    cv.iter().filter(|v| **v).count()
+                } else {
+                    coords.len() / rank
+                };
+                Tensor::from_shape(&[n, rank], &coords)?
+                    .cast_to_dt(self.dt)?
+                    .into_owned()
+            }
+        };
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl TypedOp for DataDependent {
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        Ok(tvec!(self.dt.fact(self.dims.clone())))
+    }
+    as_op!();
+}
+
+/// Output size and leading padding of one spatial axis, TFLite's SAME/VALID rules.
+pub fn conv_geometry(
+    input: usize,
+    k: usize,
+    stride: usize,
+    dilation: usize,
+    same: bool,
+) -> (usize, usize) {
+    let eff = (k - 1) * dilation + 1;
+    if same {
+        let out = input.div_ceil(stride);
+        let total = ((out.max(1) - 1) * stride + eff).saturating_sub(input);
+        (out, total / 2)
+    } else {
+        let out = if input >= eff {
+            (input - eff) / stride + 1
+        } else {
+            0
+        };
+        (out, 0)
+    }
+}
+
+/// DEPTHWISE_CONV_2D, NHWC input, filter [1, H, W, C*M], bias [C*M]: output channel
+/// `c*M + m` convolves input channel `c` with filter channel `c*M + m`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DepthwiseConv {
+    pub same: bool,
+    pub strides: [usize; 2],
+    pub dilations: [usize; 2],
+}
+
+impl Op for DepthwiseConv {
+    fn name(&self) -> StaticName {
+        "tflite.DepthwiseConv2D".into()
+    }
+    op_as_typed_op!();
+}
+
+impl DepthwiseConv {
+    fn out_shape(&self, x: &[usize], w: &[usize]) -> [usize; 4] {
+        let (oh, _) = conv_geometry(x[1], w[1], self.strides[0], self.dilations[0], self.same);
+        let (ow, _) = conv_geometry(x[2], w[2], self.strides[1], self.dilations[1], self.same);
+        [x[0], oh, ow, w[3]]
+    }
+}
+
+impl EvalOp for DepthwiseConv {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (x, w, b) = args_3!(inputs);
+        let (xs, ws) = (x.shape().to_vec(), w.shape().to_vec());
+        let xp = x.try_as_plain_ram()?;
+        let xv = xp.as_slice::<f32>()?;
+        let wp = w.try_as_plain_ram()?;
+        let wv = wp.as_slice::<f32>()?;
+        let bp = b.try_as_plain_ram()?;
+        let bv = bp.as_slice::<f32>()?;
+        let [n, oh, ow, oc] = self.out_shape(&xs, &ws);
+        let (ih, iw, ic) = (xs[1], xs[2], xs[3]);
+        let (kh, kw) = (ws[1], ws[2]);
+        ensure!(oc % ic.max(1) == 0 && bv.len() == oc);
+        let mult = oc / ic;
+        let (_, pt) = conv_geometry(ih, kh, self.strides[0], self.dilations[0], self.same);
+        let (_, pl) = conv_geometry(iw, kw, self.strides[1], self.dilations[1], self.same);
+        let mut out = vec![0f32; n * oh * ow * oc];
+        for b_ in 0..n {
+            for y in 0..oh {
+                for x_ in 0..ow {
+                    let obase = ((b_ * oh + y) * ow + x_) * oc;
+                    out[obase..obase + oc].copy_from_slice(bv);
+                    for ky in 0..kh {
+                        let iy =
+                            (y * self.strides[0] + ky * self.dilations[0]) as isize - pt as isize;
+                        if iy < 0 || iy as usize >= ih {
+                            continue;
+                        }
+                        for kx in 0..kw {
+                            let ix = (x_ * self.strides[1] + kx * self.dilations[1]) as isize
+                                - pl as isize;
+                            if ix < 0 || ix as usize >= iw {
+                                continue;
+                            }
+                            let ibase = ((b_ * ih + iy as usize) * iw + ix as usize) * ic;
+                            let wbase = (ky * kw + kx) * oc;
+                            for o in 0..oc {
+                                out[obase + o] += xv[ibase + o / mult] * wv[wbase + o];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(tvec!(
+            Tensor::from_shape(&[n, oh, ow, oc], &out)?.into_tvalue()
+        ))
+    }
+}
+
+impl TypedOp for DepthwiseConv {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let xs: TVec<usize> = inputs[0]
+            .shape
+            .as_concrete()
+            .context("concrete input")?
+            .into();
+        let ws: TVec<usize> = inputs[1]
+            .shape
+            .as_concrete()
+            .context("concrete filter")?
+            .into();
+        ensure!(xs.len() == 4 && ws.len() == 4 && ws[1] > 0 && ws[2] > 0);
+        ensure!(inputs[2].shape.volume() == ws[3].to_dim(), "bias size");
+        Ok(tvec!(f32::fact(self.out_shape(&xs, &ws))))
+    }
+    as_op!();
+}

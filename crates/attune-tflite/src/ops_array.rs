@@ -241,6 +241,22 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
             let t = tensor1(&shape).cast_to_dt(dt)?.into_owned();
             Ok(tvec!(ctx.konst_wire(name, t)?))
         }
+        B::FILL if ctx.konst(op, 0)?.is_none() => {
+            let d = ctx.input(op, 0)?;
+            let rank = *ctx.shape(d)?.first().unwrap_or(&0);
+            ensure!(rank <= 8, "FILL rank {rank} too large");
+            let dims = (0..rank)
+                .map(|_| ctx.target.symbols.new_with_prefix("fill").to_dim())
+                .collect();
+            let v = ctx.input(op, 1)?;
+            let dt = ctx.dt(v)?;
+            let op = kernels::DataDependent {
+                kind: kernels::DataDependentKind::Fill,
+                dims,
+                dt,
+            };
+            Ok(tvec!(ctx.wire1(name, op, &[d, v])?))
+        }
         B::FILL => {
             let dims: Vec<usize> = ctx
                 .konst_i64(op, 0, "the dims")?
@@ -260,6 +276,21 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
             let shape = ctx.shape(x)?;
             let t = Tensor::zero_dt(ctx.dt(x)?, &shape)?;
             Ok(tvec!(ctx.konst_wire(name, t)?))
+        }
+        B::RANGE if (0..3).any(|i| ctx.konst(op, i).map(|k| k.is_none()).unwrap_or(true)) => {
+            let dt = ctx
+                .out_tensor(op, 0)?
+                .dtype
+                .datum_type()
+                .context("RANGE type")?;
+            let dims = tvec!(ctx.target.symbols.new_with_prefix("range").to_dim());
+            let inputs = [ctx.input(op, 0)?, ctx.input(op, 1)?, ctx.input(op, 2)?];
+            let op = kernels::DataDependent {
+                kind: kernels::DataDependentKind::Range,
+                dims,
+                dt,
+            };
+            Ok(tvec!(ctx.wire1(name, op, &inputs)?))
         }
         B::RANGE => {
             let dt = ctx
@@ -309,8 +340,7 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 exclusive: o.flags[0],
                 reverse: o.flags[1],
             };
-            let axis_t = ctx.konst_wire(&format!("{name}.axis"), tensor0(axis as i64))?;
-            Ok(tvec!(ctx.wire1(name, op, &[x, axis_t])?))
+            Ok(tvec!(ctx.wire1(name, op, &[x])?))
         }
         B::TOPK_V2 => {
             let x = ctx.input(op, 0)?;
@@ -365,7 +395,23 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
         }
         B::SELECT | B::SELECT_V2 | B::WHERE => {
             if op.inputs.len() == 1 {
-                bail!("single-input WHERE (coordinates of true values) has a data-dependent shape; only the 3-input form is supported");
+                let c = ctx.input(op, 0)?;
+                let rank = ctx.rank(c)?;
+                let dt = ctx
+                    .out_tensor(op, 0)?
+                    .dtype
+                    .datum_type()
+                    .context("WHERE type")?;
+                let dims = tvec!(
+                    ctx.target.symbols.new_with_prefix("where").to_dim(),
+                    rank.to_dim()
+                );
+                let op = kernels::DataDependent {
+                    kind: kernels::DataDependentKind::Where,
+                    dims,
+                    dt,
+                };
+                return Ok(tvec!(ctx.wire1(name, op, &[c])?));
             }
             let mut c = ctx.input(op, 0)?;
             let a = ctx.input(op, 1)?;
@@ -462,9 +508,9 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 norm_axis(o.axis as i64, rank + 1)?
             };
             let idx = ctx.cast(&format!("{name}.idx"), idx, i64::datum_type())?;
-            let op = array::OneHot {
+            let op = kernels::OneHot {
                 axis,
-                dim: depth as usize,
+                depth: depth as usize,
                 on: on.clone().into_tensor().into_shape(&[])?.into_arc_tensor(),
                 off: off.clone().into_tensor().into_shape(&[])?.into_arc_tensor(),
             };

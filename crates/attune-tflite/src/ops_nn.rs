@@ -182,9 +182,6 @@ pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
             c > 0 && m % c == 0,
             "depthwise filter channels {m} not a multiple of {c}"
         );
-        // [1, H, W, CM] -> [CM, H, W, 1] (OHWI with one input channel per group)
-        w = ctx.wire1(&format!("{name}.filter"), AxisOp::Move(3, 0), &[w])?;
-        w = ctx.wire1(&format!("{name}.filter"), AxisOp::Move(1, 3), &[w])?;
         (m, c)
     } else {
         ensure!(
@@ -198,20 +195,9 @@ pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         out_c % group == 0,
         "output channels do not divide into groups"
     );
-    let kh = if depthwise { ws[1] } else { ws[1] };
-    let kw = if depthwise { ws[2] } else { ws[2] };
-    let pool_spec = PoolSpec {
-        data_format: DataFormat::NHWC,
-        kernel_shape: tvec!(kh, kw),
-        padding: padding(o[0])?,
-        dilations: Some(tvec!(
-            positive(o[3], "dilation")?,
-            positive(o[4], "dilation")?
-        )),
-        strides: Some(tvec!(positive(o[1], "stride")?, positive(o[2], "stride")?)),
-        input_channels: c,
-        output_channels: out_c,
-    };
+    let (kh, kw) = (ws[1], ws[2]);
+    let strides = [positive(o[1], "stride")?, positive(o[2], "stride")?];
+    let dilations = [positive(o[3], "dilation")?, positive(o[4], "dilation")?];
     let dt = ctx.dt(x)?;
     let w = ctx.cast(&format!("{name}.w"), w, dt)?;
     let bias = if ctx.has_input(op, 2) {
@@ -219,6 +205,27 @@ pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         ctx.cast(&format!("{name}.bias"), b, dt)?
     } else {
         ctx.konst_wire(&format!("{name}.bias"), Tensor::zero_dt(dt, &[out_c])?)?
+    };
+    if depthwise {
+        // tract's grouped convolution disagrees with TFLite for channel multipliers
+        // above 1, so depthwise runs on a direct kernel of ours.
+        ensure!(dt == f32::datum_type(), "depthwise convolution of {dt:?}");
+        let dw = crate::kernels::DepthwiseConv {
+            same: o[0] == 0,
+            strides,
+            dilations,
+        };
+        let y = ctx.wire1(name, dw, &[x, w, bias])?;
+        return Ok(tvec!(activation(ctx, name, y, op.options.activation)?));
+    }
+    let pool_spec = PoolSpec {
+        data_format: DataFormat::NHWC,
+        kernel_shape: tvec!(kh, kw),
+        padding: padding(o[0])?,
+        dilations: Some(tvec!(dilations[0], dilations[1])),
+        strides: Some(tvec!(strides[0], strides[1])),
+        input_channels: c,
+        output_channels: out_c,
     };
     let conv = Conv {
         pool_spec,

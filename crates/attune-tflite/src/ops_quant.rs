@@ -67,7 +67,131 @@ pub(crate) fn integer_kernel(
             return hybrid_fully_connected(ctx, op).map(Some);
         }
     }
+    if B(op.code) == B::BATCH_MATMUL {
+        let it = ctx.in_tensor(op, 0)?;
+        let wt = ctx.in_tensor(op, 1)?;
+        let ot = ctx.out_tensor(op, 0)?;
+        if it.dtype == DType::F32
+            && ot.dtype == DType::F32
+            && wt.dtype == DType::I8
+            && wt.data.is_some()
+        {
+            return hybrid_batch_matmul(ctx, op).map(Some);
+        }
+    }
     Ok(None)
+}
+
+/// Dynamic-range BATCH_MATMUL with a constant int8 right-hand side: each row of the
+/// left-hand side is quantized at run time, like LiteRT's hybrid kernel.
+fn hybrid_batch_matmul(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<OutletId>> {
+    let name = ctx.out_tensor(op, 0)?.name.clone();
+    ensure!(
+        !op.options.flags[0],
+        "hybrid BATCH_MATMUL with adj_x is not supported"
+    );
+    let x = ctx.input(op, 0)?;
+    let wt = ctx.in_tensor(op, 1)?;
+    let q = wt
+        .quant
+        .clone()
+        .context("hybrid weights without quantization")?;
+    ensure!(
+        q.scale.len() == 1,
+        "per-channel hybrid BATCH_MATMUL is not supported"
+    );
+    let w = wt.data.clone().context("hybrid weights must be constant")?;
+    let ws = w.shape().to_vec();
+    ensure!(
+        ws.len() >= 2,
+        "hybrid BATCH_MATMUL needs a rank >= 2 right-hand side"
+    );
+    let (r0, r1) = (ws[ws.len() - 2], ws[ws.len() - 1]);
+    let batches: usize = ws[..ws.len() - 2].iter().product();
+    let w8 = w
+        .cast_to::<i8>()?
+        .try_as_plain_ram()?
+        .as_slice::<i8>()?
+        .to_vec();
+    let (n, k) = if op.options.flags[1] {
+        (r0, r1)
+    } else {
+        (r1, r0)
+    };
+    let xs = ctx.shape(x)?;
+    ensure!(
+        xs.len() >= 2 && xs[xs.len() - 1] == k,
+        "inner dimensions differ: {xs:?} x {ws:?}"
+    );
+    // One slice of the left-hand side per weight matrix: all rows when the weights are
+    // unbatched, else the matching leading batch index.
+    let slices: Vec<(OutletId, Vec<usize>)> = if batches == 1 {
+        vec![(x, xs[..xs.len() - 1].to_vec())]
+    } else {
+        ensure!(
+            xs.len() == ws.len() && xs[..xs.len() - 2] == ws[..ws.len() - 2] && ws.len() == 3,
+            "hybrid BATCH_MATMUL batch dimensions {xs:?} x {ws:?} are not supported"
+        );
+        (0..batches)
+            .map(|b| {
+                let s = ctx.wire1(
+                    &format!("{name}.lhs{b}"),
+                    tract_core::ops::array::Slice::new(0, b, b + 1),
+                    &[x],
+                )?;
+                Ok((
+                    s,
+                    xs[..xs.len() - 1]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| if i == 0 { 1 } else { *d })
+                        .collect(),
+                ))
+            })
+            .collect::<TractResult<_>>()?
+    };
+    let mut outs = vec![];
+    for (b, (lhs, lead)) in slices.into_iter().enumerate() {
+        let mat = &w8[b * r0 * r1..(b + 1) * r0 * r1];
+        // weights as [N, K]
+        let weights: Vec<i8> = if op.options.flags[1] {
+            mat.to_vec()
+        } else {
+            let mut t = vec![0i8; r0 * r1];
+            for kk in 0..r0 {
+                for nn in 0..r1 {
+                    t[nn * r0 + kk] = mat[kk * r1 + nn];
+                }
+            }
+            t
+        };
+        let rows: usize = lead.iter().product();
+        let x2 = ctx.reshape(&format!("{name}.flat{b}"), lhs, &[rows, k])?;
+        let row_sums = weights
+            .chunks(k)
+            .map(|r| r.iter().map(|v| *v as i32).sum())
+            .collect();
+        let kernel = crate::kernels::HybridFc {
+            weights: Arc::new(weights),
+            row_sums: Arc::new(row_sums),
+            scales: q.scale.clone(),
+            bias: None,
+            out: n,
+            asymmetric: op.options.flags[2],
+        };
+        let y = ctx.wire1(&format!("{name}.{b}"), kernel, &[x2])?;
+        let mut to = lead.clone();
+        to.push(n);
+        outs.push(ctx.reshape(&format!("{name}.shape{b}"), y, &to)?);
+    }
+    if outs.len() == 1 {
+        return Ok(tvec!(outs[0]));
+    }
+    Ok(tvec!(ctx.wire1(
+        &name,
+        tract_core::ops::array::TypedConcat { axis: 0 },
+        &outs
+    )?))
 }
 
 /// Dynamic-range FULLY_CONNECTED: float activations are quantized per row at run

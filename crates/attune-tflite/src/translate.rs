@@ -609,7 +609,13 @@ fn translate_through_float(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<O
     let mut saved = vec![];
     for t in op.inputs.iter().flatten() {
         let desc = ctx.tensor(*t);
-        if let Some(q) = quant_of(desc) {
+        // int32 biases carry the product scale of input and weights: dequantize them too
+        let q = quant_of(desc).or(if desc.dtype == DType::I32 {
+            desc.quant.as_ref()
+        } else {
+            None
+        });
+        if let Some(q) = q {
             let w = ctx.wire_of(*t)?;
             let deq = kernels::Dequantize {
                 scale: q.scale.clone(),
