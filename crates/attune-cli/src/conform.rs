@@ -25,6 +25,13 @@ struct Io {
     atol: Option<f64>,
 }
 
+/// The inputs of a conformance case, read from its manifest.
+pub fn case_inputs(case: &Path) -> Result<Vec<Tensor>> {
+    let manifest: Manifest = serde_json::from_slice(&std::fs::read(case.join("manifest.json"))?)
+        .with_context(|| format!("parsing {}/manifest.json", case.display()))?;
+    manifest.inputs.iter().map(|io| read_tensor(case, io)).collect()
+}
+
 /// Result of one case.
 pub struct Outcome {
     pub path: PathBuf,
@@ -60,8 +67,16 @@ pub fn find_cases(roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// A case folder has a manifest.json with `model`, `inputs` and `outputs` (bundle
+/// manifests, which share the file name, are skipped).
+fn is_case(dir: &Path) -> bool {
+    let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else { return false };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return true };
+    ["model", "inputs", "outputs"].iter().all(|k| v.get(k).is_some())
+}
+
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    if dir.join("manifest.json").is_file() {
+    if is_case(dir) {
         out.push(dir.to_path_buf());
     }
     if dir.is_dir() {

@@ -1,5 +1,6 @@
 //! The `attune` command line.
 
+mod bench;
 mod conform;
 mod inspect;
 
@@ -29,6 +30,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure load, prepare and inference latency of a model (median and p90).
+    Bench {
+        /// A .tflite file.
+        model: PathBuf,
+        /// Take the inputs from this conformance case folder (default: zeros).
+        #[arg(long)]
+        case: Option<PathBuf>,
+        /// Timed runs.
+        #[arg(long, default_value_t = 200)]
+        runs: usize,
+        /// Untimed warm-up runs.
+        #[arg(long, default_value_t = 20)]
+        warmup: usize,
+        /// Size bound to a dynamic batch dimension when no case is given.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Print one JSON line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run conformance cases (folders with a manifest.json) against their reference outputs.
     Conform {
         /// Folders to search for cases.
@@ -50,6 +71,15 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Bench { model, case, runs, warmup, batch, json } => {
+            match bench::run(&model, case.as_deref(), runs, warmup, batch, json) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            }
+        }
         Command::Conform { dirs, quiet } => {
             let cases = match conform::find_cases(&dirs) {
                 Ok(c) => c,

@@ -162,7 +162,7 @@ fn positive(v: i32, what: &str) -> TractResult<usize> {
 /// CONV_2D (filter OHWI) and DEPTHWISE_CONV_2D (filter 1HW(C·M)), NHWC.
 pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TVec<OutletId>> {
     let x = ctx.input(op, 0)?;
-    let mut w = ctx.input(op, 1)?;
+    let w = ctx.input(op, 1)?;
     let xs = ctx.shape(x)?;
     let ws = ctx.shape(w)?;
     ensure!(
