@@ -26,14 +26,25 @@ fn inputs(model: &Model, case: Option<&Path>, batch: usize) -> Result<Vec<Tensor
         .inputs()
         .iter()
         .map(|t| {
-            let shape: Vec<usize> = t.signature.iter().map(|d| if *d < 0 { batch } else { *d as usize }).collect();
+            let shape: Vec<usize> = t
+                .signature
+                .iter()
+                .map(|d| if *d < 0 { batch } else { *d as usize })
+                .collect();
             let dt = t.dtype.datum_type().context("input type")?;
-            Ok(Tensor::zero_dt(dt, &shape)?)
+            Tensor::zero_dt(dt, &shape)
         })
         .collect()
 }
 
-pub fn run(path: &Path, case: Option<&Path>, runs: usize, warmup: usize, batch: usize, as_json: bool) -> Result<()> {
+pub fn run(
+    path: &Path,
+    case: Option<&Path>,
+    runs: usize,
+    warmup: usize,
+    batch: usize,
+    as_json: bool,
+) -> Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let t0 = Instant::now();
     let model = Model::load(&bytes).map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
@@ -41,16 +52,22 @@ pub fn run(path: &Path, case: Option<&Path>, runs: usize, warmup: usize, batch: 
     let inputs = inputs(&model, case, batch)?;
     let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
     let t1 = Instant::now();
-    model.prepare(&shapes).map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+    model
+        .prepare(&shapes)
+        .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
     let prepare_us = t1.elapsed().as_secs_f64() * 1e6;
     for _ in 0..warmup {
-        model.run(inputs.clone()).map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+        model
+            .run(inputs.clone())
+            .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
     }
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
         let input = inputs.clone();
         let t = Instant::now();
-        let out = model.run(input).map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+        let out = model
+            .run(input)
+            .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
         times.push(t.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(out);
     }

@@ -29,7 +29,11 @@ struct Io {
 pub fn case_inputs(case: &Path) -> Result<Vec<Tensor>> {
     let manifest: Manifest = serde_json::from_slice(&std::fs::read(case.join("manifest.json"))?)
         .with_context(|| format!("parsing {}/manifest.json", case.display()))?;
-    manifest.inputs.iter().map(|io| read_tensor(case, io)).collect()
+    manifest
+        .inputs
+        .iter()
+        .map(|io| read_tensor(case, io))
+        .collect()
 }
 
 /// Result of one case.
@@ -70,9 +74,15 @@ pub fn find_cases(roots: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// A case folder has a manifest.json with `model`, `inputs` and `outputs` (bundle
 /// manifests, which share the file name, are skipped).
 fn is_case(dir: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else { return false };
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else { return true };
-    ["model", "inputs", "outputs"].iter().all(|k| v.get(k).is_some())
+    let Ok(bytes) = std::fs::read(dir.join("manifest.json")) else {
+        return false;
+    };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return true;
+    };
+    ["model", "inputs", "outputs"]
+        .iter()
+        .all(|k| v.get(k).is_some())
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -116,16 +126,9 @@ fn as_f64(t: &Tensor) -> Result<Vec<f64>> {
 }
 
 /// Loaded models are cached by path: suites keep one model for several cases.
+#[derive(Default)]
 pub struct Runner {
     models: std::collections::HashMap<PathBuf, std::rc::Rc<Model>>,
-}
-
-impl Default for Runner {
-    fn default() -> Self {
-        Runner {
-            models: Default::default(),
-        }
-    }
 }
 
 impl Runner {

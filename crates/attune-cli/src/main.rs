@@ -71,15 +71,20 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Bench { model, case, runs, warmup, batch, json } => {
-            match bench::run(&model, case.as_deref(), runs, warmup, batch, json) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(2)
-                }
+        Command::Bench {
+            model,
+            case,
+            runs,
+            warmup,
+            batch,
+            json,
+        } => match bench::run(&model, case.as_deref(), runs, warmup, batch, json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
             }
-        }
+        },
         Command::Conform { dirs, quiet } => {
             let cases = match conform::find_cases(&dirs) {
                 Ok(c) => c,

@@ -265,7 +265,7 @@ impl EvalOp for TopK {
             "TOPK_V2 k={} is larger than the last dimension {n}",
             self.k
         );
-        let rows = if n == 0 { 0 } else { input.len() / n };
+        let rows = input.len().checked_div(n).unwrap_or(0);
         let mut out_shape: TVec<usize> = shape.into();
         *out_shape.last_mut().unwrap_or(&mut 0) = self.k;
         let mut idx_out: Vec<i64> = Vec::with_capacity(rows * self.k);
@@ -350,11 +350,10 @@ impl EvalOp for GatherNd {
         let inner: usize = dshape[depth..].iter().product();
         let elem = data.datum_type().size_of();
         let block = inner * elem;
-        let count = if depth == 0 {
-            ishape.iter().product::<usize>()
-        } else {
-            idx.len() / depth
-        };
+        let count = idx
+            .len()
+            .checked_div(depth)
+            .unwrap_or_else(|| ishape.iter().product::<usize>());
         let src = data.as_bytes();
         let mut out = vec![0u8; count * block];
         for (n, chunk) in out.chunks_exact_mut(block.max(1)).enumerate().take(count) {
@@ -696,11 +695,10 @@ impl EvalOp for DataDependent {
                         coords.extend(idx.iter().map(|i| *i as i64));
                     }
                 }
-                let n = if rank == 0 {
-                    cv.iter().filter(|v| **v).count()
-                } else {
-                    coords.len() / rank
-                };
+                let n = coords
+                    .len()
+                    .checked_div(rank)
+                    .unwrap_or_else(|| cv.iter().filter(|v| **v).count());
                 Tensor::from_shape(&[n, rank], &coords)?
                     .cast_to_dt(self.dt)?
                     .into_owned()
@@ -833,4 +831,66 @@ impl TypedOp for DepthwiseConv {
         Ok(tvec!(f32::fact(self.out_shape(&xs, &ws))))
     }
     as_op!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topk(row: &[f32], k: usize) -> Vec<u32> {
+        let mut s = vec![];
+        let n = top_k_indices(row, k, &mut s);
+        s[..n].to_vec()
+    }
+
+    #[test]
+    fn top_k_breaks_ties_by_lower_index() {
+        assert_eq!(topk(&[1.0, 3.0, 3.0, 2.0, 3.0], 3), vec![1, 2, 4]);
+        assert_eq!(topk(&[5.0, 5.0, 5.0], 2), vec![0, 1]);
+    }
+
+    #[test]
+    fn top_k_matches_a_full_sort() {
+        // deterministic pseudo-random rows with many repeated values
+        let mut x = 12345u64;
+        for n in [1usize, 2, 7, 100, 1000] {
+            let row: Vec<f32> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 17) as f32
+                })
+                .collect();
+            let mut full: Vec<u32> = (0..n as u32).collect();
+            full.sort_by(|a, b| row[*b as usize].total_cmp(&row[*a as usize]).then(a.cmp(b)));
+            for k in [0, 1, n / 2, n] {
+                assert_eq!(topk(&row, k), full[..k].to_vec(), "n={n} k={k}");
+            }
+        }
+    }
+
+    #[test]
+    fn top_k_puts_nan_last() {
+        assert_eq!(topk(&[f32::NAN, 1.0, 2.0], 3), vec![2, 1, 0]);
+    }
+
+    #[test]
+    fn conv_geometry_follows_tflite_padding() {
+        // SAME: out = ceil(in / stride), extra padding goes after
+        assert_eq!(conv_geometry(5, 3, 2, 1, true), (3, 1));
+        assert_eq!(conv_geometry(4, 3, 2, 1, true), (2, 0));
+        // VALID with dilation: effective kernel 5
+        assert_eq!(conv_geometry(7, 3, 1, 2, false), (3, 0));
+        assert_eq!(conv_geometry(2, 3, 1, 1, false), (0, 0));
+    }
+
+    #[test]
+    fn symmetric_quantization_scales_to_127() {
+        let mut q = [0i8; 3];
+        let sf = symmetric_quantize(&[-2.0, 1.0, 0.5], &mut q);
+        assert_eq!(q, [-127, 64, 32]);
+        assert!((sf - 2.0 / 127.0).abs() < 1e-9);
+        assert_eq!(symmetric_quantize(&[0.0, 0.0], &mut q[..2]), 1.0);
+    }
 }

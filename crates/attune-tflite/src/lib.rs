@@ -48,10 +48,13 @@ pub use translate::supported_op_names;
 /// How many prepared plans (one per distinct set of input shapes) a model keeps.
 const PLAN_CACHE: usize = 8;
 
+/// Prepared plans keyed by their input shapes, most recently used last.
+type PlanCache = Vec<(Vec<Vec<usize>>, Arc<TypedSimplePlan>)>;
+
 /// A loaded, validated model. Cheap to share across threads (`Send + Sync`).
 pub struct Model {
     desc: Arc<ModelDesc>,
-    plans: Mutex<Vec<(Vec<Vec<usize>>, Arc<TypedSimplePlan>)>>,
+    plans: Mutex<PlanCache>,
 }
 
 impl std::fmt::Debug for Model {

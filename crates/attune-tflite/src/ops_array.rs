@@ -842,3 +842,17 @@ fn strided_slice(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TVec
     }
     Ok(tvec!(y))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_reshape;
+
+    #[test]
+    fn reshape_infers_one_dimension() {
+        assert_eq!(resolve_reshape(&[2, 3, 4], &[-1, 4]).unwrap(), vec![6, 4]);
+        assert_eq!(resolve_reshape(&[2, 3, 4], &[24]).unwrap(), vec![24]);
+        assert!(resolve_reshape(&[2, 3, 4], &[-1, -1]).is_err());
+        assert!(resolve_reshape(&[2, 3, 4], &[5, -1]).is_err());
+        assert_eq!(resolve_reshape(&[0, 3], &[-1, 3]).unwrap(), vec![0, 3]);
+    }
+}

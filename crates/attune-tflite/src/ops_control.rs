@@ -251,11 +251,10 @@ impl EvalOp for Lstm {
                 let xv = &xs[xoff..xoff + ni];
                 let hv = h[b * no..(b + 1) * no].to_vec();
                 let cv = &mut c[b * nc..(b + 1) * nc];
-                for g in 0..4 {
+                for (g, gate) in gates.iter_mut().enumerate() {
                     if self.wx[g].is_none() && g == 0 {
                         continue;
                     }
-                    let gate = &mut gates[g];
                     match &self.bias[g] {
                         Some(bv) if self.layer_norm[g].is_none() => gate.copy_from_slice(bv),
                         _ => gate.iter_mut().for_each(|v| *v = 0.0),
@@ -386,19 +385,19 @@ pub(crate) fn lstm(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         }
         Ok(())
     };
-    for i in 1..=4 {
-        check(&vecs[i], n_cell * n_input, "input weights")?;
+    for v in &vecs[1..=4] {
+        check(v, n_cell * n_input, "input weights")?;
     }
-    for i in 5..=8 {
-        check(&vecs[i], n_cell * n_out, "recurrent weights")?;
+    for v in &vecs[5..=8] {
+        check(v, n_cell * n_out, "recurrent weights")?;
     }
-    for i in 9..=15 {
-        check(&vecs[i], n_cell, "peephole/bias")?;
+    for v in &vecs[9..=15] {
+        check(v, n_cell, "peephole/bias")?;
     }
     check(&vecs[16], n_out * n_cell, "projection weights")?;
     check(&vecs[17], n_out, "projection bias")?;
-    for i in 20..=23 {
-        check(&vecs[i], n_cell, "layer norm coefficients")?;
+    for v in &vecs[20..=23] {
+        check(v, n_cell, "layer norm coefficients")?;
     }
     ensure!(
         vecs[16].is_some() || n_out == n_cell,

@@ -40,7 +40,7 @@ pub(crate) fn fully_connected(
     let (o, k) = (ws[0], ws[1]);
     let vol: usize = xs.iter().product();
     ensure!(
-        k > 0 && vol % k == 0,
+        k > 0 && vol.is_multiple_of(k),
         "input {xs:?} cannot be flattened to rows of {k}"
     );
     let b = vol / k;
@@ -90,10 +90,9 @@ pub(crate) fn batch_matmul(
     // batch axis either on both sides with the same size, or on one side only.
     let mut rm_a = vec![];
     let mut rm_b = vec![];
-    for i in 0..nb {
+    for (i, &l) in letters.iter().enumerate().take(nb) {
         let da = (i + batch_a.len()).checked_sub(nb).map(|j| batch_a[j]);
         let db = (i + batch_b.len()).checked_sub(nb).map(|j| batch_b[j]);
-        let l = letters[i];
         match (da, db) {
             (Some(x), Some(y)) if x == y => {
                 ea.push(l);

@@ -214,7 +214,7 @@ fn hybrid_fully_connected(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<Ou
     let xs = ctx.shape(x)?;
     let vol: usize = xs.iter().product();
     ensure!(
-        k > 0 && vol % k == 0,
+        k > 0 && vol.is_multiple_of(k),
         "input {xs:?} cannot be flattened to rows of {k}"
     );
     let rows = vol / k;

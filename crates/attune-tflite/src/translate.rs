@@ -28,7 +28,6 @@ use crate::ops_quant;
 /// Translation state for one subgraph.
 pub(crate) struct Ctx<'a> {
     pub model: &'a ModelDesc,
-    pub sg_ix: usize,
     pub sg: &'a SubgraphDesc,
     pub target: TypedModel,
     wires: Vec<Option<OutletId>>,
@@ -206,7 +205,6 @@ fn translate_inner(
         .ok_or_else(|| ModelError::malformed(format!("no subgraph {sg_ix}")))?;
     let mut ctx = Ctx {
         model,
-        sg_ix,
         sg,
         target: TypedModel::default(),
         wires: vec![None; sg.tensors.len()],
@@ -327,18 +325,6 @@ impl<'a> Ctx<'a> {
             .get(i)
             .with_context(|| format!("missing output {i}"))?;
         Ok(self.tensor(*t))
-    }
-
-    /// Quantization of input `i`, hidden in float view.
-    pub fn q_in(&self, op: &OpDesc, i: usize) -> Option<&'a Quant> {
-        if self.float_view {
-            return None;
-        }
-        op.inputs
-            .get(i)
-            .copied()
-            .flatten()
-            .and_then(|t| quant_of(self.tensor(t)))
     }
 
     pub fn q_out(&self, op: &OpDesc, i: usize) -> Option<&'a Quant> {

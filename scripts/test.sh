@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting and lints, Rust unit and integration
+# tests, TFLite conformance natively and compiled to wasm, differential conformance
+# against the live reference interpreter, and the training pipeline's tests.
+# Installs what it needs first (scripts/setup.sh). Exit status 0 only if all pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+bash scripts/setup.sh || { echo "setup failed"; exit 1; }
+
+passed=0
+failed=0
+failures=()
+step() {
+  local name=$1
+  shift
+  printf '\n== test: %s\n' "$name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    printf '== ok: %s (%ss)\n' "$name" $((SECONDS - t0))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    printf '== FAILED: %s (%ss)\n' "$name" $((SECONDS - t0))
+  fi
+}
+
+shared=../shared/conformance
+[ -d "$shared" ] || { echo "missing $shared (the shared folder must sit beside the repository)"; exit 1; }
+
+step "cargo fmt" cargo fmt --all -- --check
+step "cargo clippy" cargo clippy --release --workspace --all-targets -- -D warnings
+step "cargo test" cargo test --release --workspace
+step "build attune (native)" cargo build --release -p attune-cli
+step "conformance (native)" ./target/release/attune conform -q tests/conformance "$shared" models
+step "build attune (wasm32-wasip1 +simd128)" cargo build --release --target wasm32-wasip1 -p attune-cli
+step "conformance (wasm, node WASI)" node --no-warnings tests/wasm/run-wasi.mjs target/wasm32-wasip1/release/attune.wasm conform -q tests/conformance "$shared" models
+step "differential conformance vs LiteRT (native)" .venv/bin/python tests/conformance/differential.py --attune target/release/attune tests/conformance "$shared" models
+step "training pipeline (pytest)" bash -c 'cd training && ../.venv/bin/python -m pytest -q tests'
+
+printf '\n'
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "steps: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

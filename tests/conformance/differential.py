@@ -1,0 +1,169 @@
+"""Differential conformance against the live reference interpreter.
+
+The committed cases pin LiteRT's outputs for fixed inputs. This script checks the engine
+on inputs nobody has seen before: for every suite it draws fresh inputs shaped like the
+committed case's (floats from the same range, integer ids and indices resampled from the
+values the case uses, so they stay valid), runs LiteRT (`ai-edge-litert`, default
+resolver, one thread) on them, writes the result as a new case in a scratch folder and
+lets `attune conform` judge it with the same tolerances.
+
+    python tests/conformance/differential.py --attune target/release/attune \
+        tests/conformance ../shared/conformance models --seed 1
+
+Exit status 1 if any case fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+DTYPES = {
+    "f32": np.float32,
+    "i32": np.int32,
+    "i64": np.int64,
+    "i8": np.int8,
+    "u8": np.uint8,
+    "bool": np.bool_,
+    "i16": np.int16,
+}
+
+
+def find_cases(roots: list[Path]) -> list[Path]:
+    out = []
+    for root in roots:
+        for manifest in sorted(root.rglob("manifest.json")):
+            data = json.loads(manifest.read_text())
+            if all(k in data for k in ("model", "inputs", "outputs")):
+                out.append(manifest.parent)
+    return out
+
+
+def fresh_input(rng: np.random.Generator, original: np.ndarray) -> np.ndarray:
+    """An input like `original` but with new values in the same domain."""
+    if original.size == 0:
+        return original.copy()
+    if original.dtype == np.bool_:
+        return rng.random(original.shape) < 0.5
+    if np.issubdtype(original.dtype, np.floating):
+        lo, hi = float(original.min()), float(original.max())
+        if lo == hi:
+            return original.copy()
+        return rng.uniform(lo, hi, original.shape).astype(original.dtype)
+    # Integers are ids, indices, counts or quantized values: resample from the values
+    # the case already uses so they stay in whatever range the model accepts. Index
+    # tuples (GATHER_ND) keep each component within its own column's values.
+    if original.ndim >= 2 and original.shape[-1] <= 8:
+        cols = original.reshape(-1, original.shape[-1])
+        out = np.stack([rng.choice(cols[:, j], size=cols.shape[0]) for j in range(cols.shape[1])], axis=1)
+        return out.reshape(original.shape).astype(original.dtype)
+    values = original.reshape(-1)
+    return rng.choice(values, size=original.shape).astype(original.dtype)
+
+
+def round_up_atol(x: float) -> float:
+    """About 1.5x x, two significant digits, rounded up (as generate.py does)."""
+    if x <= 0:
+        return 0.0
+    e = np.floor(np.log10(x)) - 1
+    return float("%.3g" % (np.ceil(x * 1.5 / 10 ** e) * 10 ** e))
+
+
+def run_builtin_ref(model: Path, inputs) -> list[np.ndarray]:
+    interp = Interpreter(model_path=str(model), num_threads=1,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    for d, (_, x) in zip(interp.get_input_details(), inputs):
+        if list(d["shape"]) != list(x.shape):
+            interp.resize_tensor_input(d["index"], list(x.shape))
+    interp.allocate_tensors()
+    for d, (_, x) in zip(interp.get_input_details(), inputs):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    return [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("roots", nargs="+", type=Path)
+    ap.add_argument("--attune", required=True, help="path to the attune binary")
+    ap.add_argument("--runner", nargs="*", default=[], help="command prefix to run attune (e.g. node run-wasi.mjs)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="write the cases here instead of a temporary folder")
+    args = ap.parse_args()
+
+    cases = find_cases(args.roots)
+    # One case per suite (the first): suites share a model across their cases.
+    seen, chosen = set(), []
+    for case in cases:
+        data = json.loads((case / "manifest.json").read_text())
+        model = (case / data["model"]).resolve()
+        if model not in seen:
+            seen.add(model)
+            chosen.append((case, model, data))
+
+    scratch = args.keep or Path(tempfile.mkdtemp(prefix="attune-diff-"))
+    scratch.mkdir(parents=True, exist_ok=True)
+    written = 0
+    try:
+        for case, model, data in chosen:
+            rng = np.random.default_rng(args.seed * 1_000_003 + zlib.crc32(str(case).encode()))
+            interp = Interpreter(model_path=str(model), num_threads=1)
+            details = interp.get_input_details()
+            if len(details) != len(data["inputs"]):
+                print(f"skip {case}: {len(details)} inputs vs {len(data['inputs'])}", file=sys.stderr)
+                continue
+            inputs = []
+            for d, io in zip(details, data["inputs"]):
+                original = np.fromfile(case / io["file"], dtype=DTYPES[io["dtype"]]).reshape(io["shape"])
+                x = fresh_input(rng, original)
+                if list(d["shape"]) != list(x.shape):
+                    interp.resize_tensor_input(d["index"], list(x.shape))
+                inputs.append((d["index"], x))
+            interp.allocate_tensors()
+            for index, x in inputs:
+                interp.set_tensor(index, x)
+            interp.invoke()
+            builtin = None
+            if any("atol" in io for io in data["outputs"]):
+                builtin = run_builtin_ref(model, inputs)
+            out_dir = scratch / f"case_{written:04d}"
+            out_dir.mkdir()
+            manifest = {"model": os.path.relpath(model, out_dir), "source": str(case), "inputs": [], "outputs": []}
+            for k, ((_, x), io) in enumerate(zip(inputs, data["inputs"])):
+                x.tofile(out_dir / f"in_{k}.bin")
+                manifest["inputs"].append({**io, "shape": list(x.shape), "file": f"in_{k}.bin"})
+            for k, (d, io) in enumerate(zip(interp.get_output_details(), data["outputs"])):
+                y = interp.get_tensor(d["index"])
+                y.astype(DTYPES[io["dtype"]]).tofile(out_dir / f"ref_{k}.bin")
+                entry = {"name": io.get("name", ""), "dtype": io["dtype"], "shape": list(y.shape), "file": f"ref_{k}.bin"}
+                if "atol" in io and builtin is not None:
+                    # Outputs where LiteRT's own kernels disagree (XNNPACK vs builtin, see
+                    # the committed case's note) get the bound the generator uses: about
+                    # 1.5x the disagreement measured on these very inputs.
+                    diff = float(np.max(np.abs(builtin[k].astype(np.float64) - y.astype(np.float64)))) if y.size else 0.0
+                    entry["atol"] = max(round_up_atol(diff), 1e-5 * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0))
+                    entry["note"] = "LiteRT default vs BUILTIN_REF differ by %.3g on these inputs" % diff
+                manifest["outputs"].append(entry)
+            (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+            written += 1
+        print(f"wrote {written} fresh cases from {len(chosen)} suites into {scratch}", flush=True)
+        cmd = [*args.runner, args.attune, "conform", "-q", str(scratch)]
+        result = subprocess.run(cmd)
+        return result.returncode
+    finally:
+        if args.keep is None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
