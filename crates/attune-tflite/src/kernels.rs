@@ -64,9 +64,7 @@ impl EvalOp for Dequantize {
 
 impl TypedOp for Dequantize {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        if self.scale.len() > 1 {
-            ensure!(inputs[0].rank() > self.axis);
-        }
+        check_channels(&self.scale, &self.zero_point, self.axis, inputs[0])?;
         Ok(tvec!(f32::fact(inputs[0].shape.clone())))
     }
     as_op!();
@@ -92,6 +90,24 @@ impl Op for Quantize {
 pub fn quant_range(dt: DatumType) -> (i32, i32) {
     match dt {
         DatumType::I8 => (-128, 127),
+/// Per-channel parameters must match the dimension they index: the tensor's declared
+/// shape was checked when parsing, but the computed shape may differ from it.
+fn check_channels(scale: &[f32], zp: &[i32], axis: usize, fact: &TypedFact) -> TractResult<()> {
+    ensure!(
+        !scale.is_empty() && scale.len() == zp.len(),
+        "quantization parameters"
+    );
+    if scale.len() > 1 {
+        ensure!(
+            fact.rank() > axis && fact.shape[axis] == scale.len().to_dim(),
+            "{} per-channel scales do not match axis {axis} of {:?}",
+            scale.len(),
+            fact.shape
+        );
+    }
+    Ok(())
+}
+
         DatumType::U8 => (0, 255),
         DatumType::I16 => (-32768, 32767),
         _ => (i32::MIN, i32::MAX),
@@ -156,6 +172,7 @@ impl Gather {
 
 impl EvalOp for Gather {
     op_out_of_plan!();
+        check_channels(&self.scale, &self.zero_point, self.axis, inputs[0])?;
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (data, indices) = args_2!(inputs);
         let indices = indices.cast_to::<i64>()?;
@@ -234,6 +251,12 @@ pub fn top_k_indices<T: Copy + PartialOrd>(row: &[T], k: usize, scratch: &mut Ve
     let better = |a: &u32, b: &u32| -> std::cmp::Ordering {
         let (x, y) = (row[*a as usize], row[*b as usize]);
         match y.partial_cmp(&x) {
+        ensure!(
+            inputs[0].shape[..self.batch_dims] == inputs[1].shape[..self.batch_dims],
+            "GATHER batch dimensions differ: {:?} and {:?}",
+            inputs[0].shape,
+            inputs[1].shape
+        );
             Some(std::cmp::Ordering::Equal) => a.cmp(b),
             Some(o) => o,
             // At least one NaN: numbers first, then by index.
@@ -893,4 +916,131 @@ mod tests {
         assert!((sf - 2.0 / 127.0).abs() < 1e-9);
         assert_eq!(symmetric_quantize(&[0.0, 0.0], &mut q[..2]), 1.0);
     }
+}
+
+/// Integer element-wise arithmetic with TFLite's (two's complement) semantics.
+/// tract's integer ADD/SUB use plain `+`/`-`, which panic on overflow in builds with
+/// overflow checks, and its DIV panics on a zero divisor in every build; here
+/// overflow wraps, and a zero divisor or a negative exponent is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IntOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IntBinary {
+    pub op: IntOp,
+}
+
+impl Op for IntBinary {
+    fn name(&self) -> StaticName {
+        format!("tflite.Int{:?}", self.op).into()
+    }
+    op_as_typed_op!();
+}
+
+/// Calls `f` with the flat positions in `a` and `b` of each output element
+/// (row-major), under numpy broadcasting of equal-rank shapes.
+fn for_each_broadcast(
+    a: &[usize],
+    b: &[usize],
+    out: &[usize],
+    mut f: impl FnMut(usize, usize) -> TractResult<()>,
+) -> TractResult<()> {
+    let strides = |s: &[usize]| -> Vec<usize> {
+        let mut st = vec![0; s.len()];
+        let mut acc = 1;
+        for i in (0..s.len()).rev() {
+            st[i] = if s[i] == 1 { 0 } else { acc };
+            acc *= s[i];
+        }
+        st
+    };
+    let (sa, sb) = (strides(a), strides(b));
+    let n: usize = out.iter().product();
+    let mut idx = vec![0usize; out.len()];
+    for _ in 0..n {
+        let pa = idx.iter().zip(&sa).map(|(i, s)| i * s).sum();
+        let pb = idx.iter().zip(&sb).map(|(i, s)| i * s).sum();
+        f(pa, pb)?;
+        for ax in (0..out.len()).rev() {
+            idx[ax] += 1;
+            if idx[ax] < out[ax] {
+                break;
+            }
+            idx[ax] = 0;
+        }
+    }
+    Ok(())
+}
+
+macro_rules! int_binary_eval {
+    ($t:ty, $op:expr, $a:expr, $b:expr, $shape:expr) => {{
+        let ap = $a.try_as_plain_ram()?;
+        let bp = $b.try_as_plain_ram()?;
+        let (av, bv) = (ap.as_slice::<$t>()?, bp.as_slice::<$t>()?);
+        let mut out: Vec<$t> = Vec::with_capacity($shape.iter().product());
+        for_each_broadcast($a.shape(), $b.shape(), &$shape, |pa, pb| {
+            let (x, y) = (av[pa], bv[pb]);
+            out.push(match $op {
+                IntOp::Add => x.wrapping_add(y),
+                IntOp::Sub => x.wrapping_sub(y),
+                IntOp::Mul => x.wrapping_mul(y),
+                IntOp::Div => {
+                    ensure!(y != 0, "integer DIV by zero");
+                    x.wrapping_div(y)
+                }
+                IntOp::Pow => {
+                    #[allow(unused_comparisons)]
+                    let negative = y < 0;
+                    ensure!(!negative, "integer POW with a negative exponent {y}");
+                    x.wrapping_pow(u32::try_from(y).unwrap_or(u32::MAX))
+                }
+            });
+            Ok(())
+        })?;
+        Tensor::from_shape(&$shape, &out)?
+    }};
+}
+
+impl EvalOp for IntBinary {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (a, b) = args_2!(inputs);
+        ensure!(
+            a.datum_type() == b.datum_type() && a.rank() == b.rank(),
+            "integer arithmetic on {:?} and {:?}",
+            a.datum_type(),
+            b.datum_type()
+        );
+        let shape: TVec<usize> = tract_core::broadcast::multi_broadcast(&[a.shape(), b.shape()])?;
+        let t = match a.datum_type() {
+            DatumType::I8 => int_binary_eval!(i8, self.op, a, b, shape),
+            DatumType::I16 => int_binary_eval!(i16, self.op, a, b, shape),
+            DatumType::I32 => int_binary_eval!(i32, self.op, a, b, shape),
+            DatumType::I64 => int_binary_eval!(i64, self.op, a, b, shape),
+            DatumType::U8 => int_binary_eval!(u8, self.op, a, b, shape),
+            DatumType::U16 => int_binary_eval!(u16, self.op, a, b, shape),
+            DatumType::U32 => int_binary_eval!(u32, self.op, a, b, shape),
+            DatumType::U64 => int_binary_eval!(u64, self.op, a, b, shape),
+            dt => bail!("integer arithmetic on {dt:?}"),
+        };
+        Ok(tvec!(t.into_tvalue()))
+    }
+}
+
+impl TypedOp for IntBinary {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs[0].datum_type == inputs[1].datum_type);
+        ensure!(inputs[0].datum_type.is_integer());
+        ensure!(inputs[0].rank() == inputs[1].rank());
+        let shape =
+            tract_core::broadcast::multi_broadcast(&[&*inputs[0].shape, &*inputs[1].shape])?;
+        Ok(tvec!(inputs[0].datum_type.fact(shape)))
+    }
+    as_op!();
 }

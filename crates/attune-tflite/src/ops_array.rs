@@ -8,7 +8,7 @@ use tract_tflite::tflite::BuiltinOperator as B;
 
 use crate::ir::OpDesc;
 use crate::kernels;
-use crate::translate::{check_broadcast, norm_axis, Ctx};
+use crate::translate::{check_broadcast, check_size, norm_axis, volume, Ctx};
 
 pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TVec<OutletId>> {
     let o = &op.options;
@@ -89,7 +89,7 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 let e = if size[ax] < 0 {
                     shape[ax] as i64
                 } else {
-                    b + size[ax]
+                    b.checked_add(size[ax]).context("slice size overflows")?
                 };
                 ensure!(
                     0 <= b && b <= e && e <= shape[ax] as i64,
@@ -124,7 +124,11 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 )?;
                 let dim = ctx.shape(x)?[axis] as i64;
                 let mut sizes = ctx.konst_i64(op, 1, "the sizes")?;
-                let known: i64 = sizes.iter().filter(|s| **s >= 0).sum();
+                let known: i64 = sizes
+                    .iter()
+                    .filter(|s| **s >= 0)
+                    .try_fold(0i64, |a, s| a.checked_add(*s))
+                    .context("SPLIT_V sizes overflow")?;
                 let unknown = sizes.iter().filter(|s| **s < 0).count();
                 ensure!(unknown <= 1, "more than one -1 in SPLIT_V sizes");
                 for s in sizes.iter_mut() {
@@ -133,7 +137,8 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                     }
                 }
                 ensure!(
-                    sizes.iter().sum::<i64>() == dim && sizes.iter().all(|s| *s >= 0),
+                    sizes.iter().all(|s| *s >= 0)
+                        && sizes.iter().try_fold(0i64, |a, s| a.checked_add(*s)) == Some(dim),
                     "SPLIT_V sizes {sizes:?} do not add up to {dim}"
                 );
                 (x, axis, sizes)
@@ -187,6 +192,14 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 m.len() == ctx.rank(x)? && m.iter().all(|v| *v >= 0),
                 "bad TILE multiples {m:?}"
             );
+            let out: Vec<usize> = ctx
+                .shape(x)?
+                .iter()
+                .zip(&m)
+                .map(|(d, k)| usize::try_from(*k).ok().and_then(|k| d.checked_mul(k)))
+                .collect::<Option<_>>()
+                .context("TILE multiples overflow")?;
+            check_size(&out, ctx.dt(x)?, "TILE output")?;
             let op = array::Tile {
                 multipliers: m.iter().map(|v| (*v as usize).to_dim()).collect(),
             };
@@ -197,7 +210,7 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
             let shape: Vec<usize> = ctx
                 .konst_i64(op, 1, "the shape")?
                 .iter()
-                .map(|v| (*v).max(0) as usize)
+                .map(|v| usize::try_from(*v).unwrap_or(0))
                 .collect();
             Ok(tvec!(broadcast_to(ctx, name, x, &shape)?))
         }
@@ -209,9 +222,17 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 p.len() == 2 * rank && p.iter().all(|v| *v >= 0),
                 "bad paddings {p:?}"
             );
-            let pads = (0..rank)
+            let pads: Vec<(usize, usize)> = (0..rank)
                 .map(|i| (p[2 * i] as usize, p[2 * i + 1] as usize))
                 .collect();
+            let out: Vec<usize> = ctx
+                .shape(x)?
+                .iter()
+                .zip(&pads)
+                .map(|(d, (a, b))| d.checked_add(*a)?.checked_add(*b))
+                .collect::<Option<_>>()
+                .context("paddings overflow")?;
+            check_size(&out, ctx.dt(x)?, "PAD output")?;
             let dt = ctx.dt(x)?;
             let value = if B(op.code) == B::PADV2 && ctx.has_input(op, 2) {
                 ctx.konst(op, 2)?
@@ -264,7 +285,7 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 .map(|v| (*v).max(0) as usize)
                 .collect();
             ensure!(
-                dims.iter().product::<usize>() <= 1 << 28,
+                volume(&dims).is_some_and(|v| v <= 1 << 28),
                 "FILL of {dims:?} is too large"
             );
             let v = ctx.input(op, 1)?;
@@ -274,6 +295,7 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
         B::ZEROS_LIKE => {
             let x = ctx.input(op, 0)?;
             let shape = ctx.shape(x)?;
+            check_size(&shape, ctx.dt(x)?, "ZEROS_LIKE output")?;
             let t = Tensor::zero_dt(ctx.dt(x)?, &shape)?;
             Ok(tvec!(ctx.konst_wire(name, t)?))
         }
@@ -311,7 +333,7 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
             );
             let n = ((limit - start) / delta).ceil().max(0.0);
             ensure!(
-                n <= (1u64 << 28) as f64,
+                n <= (1u64 << 26) as f64,
                 "RANGE of {n} elements is too large"
             );
             let v: Vec<f64> = (0..n as usize).map(|i| start + i as f64 * delta).collect();
@@ -563,7 +585,11 @@ fn same_shapes_except(ctx: &Ctx<'_>, parts: &[OutletId], axis: usize) -> TractRe
 
 pub(crate) fn resolve_reshape(from: &[usize], spec: &[i64]) -> TractResult<Vec<usize>> {
     let volume: usize = from.iter().product();
-    let known: i64 = spec.iter().filter(|d| **d >= 0).product();
+    let known: i64 = spec
+        .iter()
+        .filter(|d| **d >= 0)
+        .try_fold(1i64, |a, d| a.checked_mul(*d))
+        .context("reshape overflows")?;
     let unknown = spec.iter().filter(|d| **d < 0).count();
     ensure!(unknown <= 1, "more than one -1 in reshape {spec:?}");
     let to: Vec<usize> = spec
@@ -581,7 +607,7 @@ pub(crate) fn resolve_reshape(from: &[usize], spec: &[i64]) -> TractResult<Vec<u
         })
         .collect();
     ensure!(
-        to.iter().product::<usize>() == volume,
+        crate::translate::volume(&to) == Some(volume),
         "cannot reshape {from:?} to {spec:?}"
     );
     Ok(to)
@@ -629,7 +655,7 @@ pub(crate) fn broadcast_to(
     shape: &[usize],
 ) -> TractResult<OutletId> {
     ensure!(
-        shape.iter().product::<usize>() <= 1 << 28,
+        volume(shape).is_some_and(|v| v <= 1 << 28),
         "broadcast to {shape:?} is too large"
     );
     let mut x = x;
@@ -802,12 +828,14 @@ fn strided_slice(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TVec
                 y = ctx.wire1(name, array::Slice::new(ax, b as usize, e as usize), &[y])?;
             }
         } else {
-            let count = if s > 0 {
-                ((e - b) + s - 1) / s
+            // b and e are clamped to [-1, d]; widen so that a huge stride cannot overflow
+            let (b2, e2, s2) = (b as i128, e as i128, s as i128);
+            let count = if s2 > 0 {
+                ((e2 - b2) + s2 - 1) / s2
             } else {
-                ((b - e) + (-s) - 1) / (-s)
+                ((b2 - e2) + (-s2) - 1) / (-s2)
             }
-            .max(0);
+            .max(0) as i64;
             let idx: Vec<i64> = (0..count).map(|k| b + k * s).collect();
             ensure!(
                 idx.iter().all(|i| (0..d).contains(i)),

@@ -433,10 +433,11 @@ pub(crate) fn lstm(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         let fed = ctx.wire_of(t).ok();
         match fed {
             Some(w) => inputs.push(w),
-            None => inputs.push(ctx.konst_wire(
-                &format!("{name}.state{i}"),
-                Tensor::zero::<f32>(&[batch, n])?,
-            )?),
+            None => {
+                crate::translate::check_size(&[batch, n], f32::datum_type(), "LSTM state")?;
+                let zero = Tensor::zero::<f32>(&[batch, n])?;
+                inputs.push(ctx.konst_wire(&format!("{name}.state{i}"), zero)?);
+            }
         }
     }
     Ok(tvec!(ctx.wire1(name, lstm, &inputs)?))

@@ -170,8 +170,29 @@ pub fn translate(
     translate_depth(model, sg_ix, inputs, 0)
 }
 
+/// Largest tensor (in bytes) an operator may compute. Constants are bounded by the
+/// file and inputs by `Model::check_shapes`; this keeps a crafted shape, TILE
+/// multiple, padding or ONE_HOT depth from asking for gigabytes.
+pub(crate) const MAX_COMPUTED_BYTES: usize = 1 << 29;
+
+/// Checked element count of a shape; `None` on overflow.
+pub(crate) fn volume(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d))
+}
+
+/// Fails when a tensor of `shape` and `dt` would exceed [`MAX_COMPUTED_BYTES`].
+pub(crate) fn check_size(shape: &[usize], dt: DatumType, what: &str) -> TractResult<()> {
+    let bytes = volume(shape).and_then(|v| v.checked_mul(dt.size_of().max(1)));
+    ensure!(
+        bytes.is_some_and(|b| b <= MAX_COMPUTED_BYTES),
+        "{what} of shape {shape:?} ({dt:?}) would exceed {MAX_COMPUTED_BYTES} bytes"
+    );
+    Ok(())
+}
+
 thread_local! {
-    static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Subgraphs being translated on this thread, outermost first.
+    static STACK: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(vec![]) };
 }
 
 fn translate_depth(
@@ -181,16 +202,21 @@ fn translate_depth(
     _d: usize,
 ) -> Result<TypedModel, ModelError> {
     // WHILE bodies translate their subgraphs recursively; a crafted model could make a
-    // subgraph contain itself.
-    let depth = DEPTH.with(|d| d.get());
-    if depth > 16 {
+    // subgraph contain itself (directly or through others), which TFLite forbids.
+    let stack = STACK.with(|s| s.borrow().clone());
+    if stack.contains(&sg_ix) {
+        return Err(ModelError::malformed(format!(
+            "subgraph {sg_ix} is used recursively (WHILE nesting {stack:?})"
+        )));
+    }
+    if stack.len() > 16 {
         return Err(ModelError::malformed(
-            "subgraphs nest deeper than 16 levels (recursive WHILE?)",
+            "subgraphs nest deeper than 16 levels",
         ));
     }
-    DEPTH.with(|d| d.set(depth + 1));
+    STACK.with(|s| s.borrow_mut().push(sg_ix));
     let r = translate_inner(model, sg_ix, inputs);
-    DEPTH.with(|d| d.set(depth));
+    STACK.with(|s| s.borrow_mut().pop());
     r
 }
 
@@ -235,6 +261,7 @@ fn translate_inner(
         if !is_supported(op.code) {
             return Err(ModelError::UnsupportedOps(vec![at()]));
         }
+        let nodes_before = ctx.target.nodes().len();
         let outs = translate_op(&mut ctx, op).map_err(|e| match e.downcast::<ModelError>() {
             Ok(me) => me,
             Err(e) => ModelError::InvalidOperator {
@@ -251,6 +278,27 @@ fn translate_inner(
                     op.outputs.len()
                 ),
             });
+        }
+        let nodes_after = ctx.target.nodes().len();
+        for node in nodes_before..nodes_after {
+            let n = ctx.target.node(node);
+            // constants come from the file (bounded by its size) or are checked where
+            // they are built
+            if n.op_is::<tract_core::ops::konst::Const>() {
+                continue;
+            }
+            for (slot, of) in n.outputs.iter().enumerate() {
+                let Some(shape) = of.fact.shape.as_concrete() else {
+                    continue;
+                };
+                let r = check_size(shape, of.fact.datum_type, "a result");
+                if let Err(e) = r {
+                    return Err(ModelError::InvalidOperator {
+                        at: at(),
+                        reason: format!("{} (node output {slot})", chain(&e)),
+                    });
+                }
+            }
         }
         for (o, &t) in outs.iter().zip(&op.outputs) {
             let want = sg.tensors[t].dtype.datum_type();
@@ -441,6 +489,21 @@ impl<'a> Ctx<'a> {
         check_broadcast(&fa.shape, &fb.shape)?;
         let wires =
             tract_core::ops::change_axes::wire_rank_broadcast(name, &mut self.target, &[a, b])?;
+        // tract's integer ADD/SUB panic on overflow (with overflow checks) and its DIV
+        // on a zero divisor: integers take a wrapping, checked kernel instead.
+        let int_op = match mini.name() {
+            "Add" => Some(kernels::IntOp::Add),
+            "Sub" => Some(kernels::IntOp::Sub),
+            "Mul" => Some(kernels::IntOp::Mul),
+            "Div" => Some(kernels::IntOp::Div),
+            "Pow" => Some(kernels::IntOp::Pow),
+            _ => None,
+        };
+        if let Some(op) = int_op {
+            if fa.datum_type == fb.datum_type && fa.datum_type.is_integer() {
+                return self.wire1(name, kernels::IntBinary { op }, &wires);
+            }
+        }
         self.wire1(name, TypedBinOp(mini, None), &wires)
     }
 
@@ -705,6 +768,21 @@ fn translate_float(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<OutletId>
             let b = ctx.input(op, 1)?;
             let d = ctx.binary(&format!("{name}.sub"), Box::new(math::Sub), a, b)?;
             Ok(tvec!(ctx.unary(name, math::square(), d)?))
+        }
+        B::NEG | B::ABS
+            if {
+                let x = ctx.input(op, 0)?;
+                ctx.dt(x)?.is_integer()
+            } =>
+        {
+            // wrapping, like TFLite (tract's integer NEG/ABS overflow on MIN)
+            let x = ctx.input(op, 0)?;
+            let zero = ctx.scalar_like(&format!("{name}.zero"), x, 0.0)?;
+            let neg = ctx.binary(&format!("{name}.neg"), Box::new(math::Sub), zero, x)?;
+            if code == B::NEG {
+                return Ok(tvec!(neg));
+            }
+            Ok(tvec!(ctx.binary(name, Box::new(math::Max), x, neg)?))
         }
         B::NEG => unary(ctx, math::neg()),
         B::ABS => unary(ctx, math::abs()),
