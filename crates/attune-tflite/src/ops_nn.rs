@@ -190,11 +190,13 @@ pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         );
         (ws[0], c / ws[3])
     };
+    // an empty input channel axis made `group` 0 (remainder by zero, found by fuzzing)
     ensure!(
-        out_c % group == 0,
+        group > 0 && out_c % group == 0,
         "output channels do not divide into groups"
     );
     let (kh, kw) = (ws[1], ws[2]);
+    ensure!(kh > 0 && kw > 0, "empty filter {ws:?}");
     let strides = [positive(o[1], "stride")?, positive(o[2], "stride")?];
     let dilations = [positive(o[3], "dilation")?, positive(o[4], "dilation")?];
     let dt = ctx.dt(x)?;
