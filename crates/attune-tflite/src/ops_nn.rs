@@ -168,6 +168,7 @@ pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         xs.len() == 4 && ws.len() == 4,
         "CONV needs rank-4 input and filter"
     );
+    ensure!(xs.iter().all(|d| *d > 0), "convolution of an empty input {xs:?}");
     let o = &op.options.ints;
     let depthwise = B(op.code) == B::DEPTHWISE_CONV_2D;
     let c = xs[3];
@@ -219,6 +220,11 @@ pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         let y = ctx.wire1(name, dw, &[x, w, bias])?;
         return Ok(tvec!(activation(ctx, name, y, op.options.activation)?));
     }
+    for (i, k, ax) in [(1usize, kh, 0usize), (2, kw, 1)] {
+        let (out, _) =
+            crate::kernels::conv_geometry(xs[i], k, strides[ax], dilations[ax], o[0] == 0);
+        ensure!(out > 0, "convolution window larger than the input {xs:?}");
+    }
     let pool_spec = PoolSpec {
         data_format: DataFormat::NHWC,
         kernel_shape: tvec!(kh, kw),
@@ -243,6 +249,9 @@ pub(crate) fn pool(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
     let x = ctx.input(op, 0)?;
     let xs = ctx.shape(x)?;
     ensure!(xs.len() == 4, "pooling needs a rank-4 NHWC input");
+    // tract's pooling kernels split rows into chunks of the channel count (a 0 chunk
+    // size panics; found by fuzzing)
+    ensure!(xs.iter().all(|d| *d > 0), "pooling over an empty input {xs:?}");
     let o = &op.options.ints;
     let pool_spec = PoolSpec {
         data_format: DataFormat::NHWC,
@@ -256,6 +265,18 @@ pub(crate) fn pool(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         input_channels: xs[3],
         output_channels: xs[3],
     };
+    // tract's max pooling splits its output into rows: an empty output (a VALID
+    // window larger than the input) panics on a 0 chunk size (found by fuzzing)
+    for (i, ax) in [(1usize, 0usize), (2, 1)] {
+        let (out, _) = crate::kernels::conv_geometry(
+            xs[i],
+            pool_spec.kernel_shape[ax],
+            pool_spec.strides.as_ref().map(|s| s[ax]).unwrap_or(1),
+            1,
+            o[0] == 0,
+        );
+        ensure!(out > 0, "pooling window larger than the input {xs:?}");
+    }
     let y = if B(op.code) == B::MAX_POOL_2D {
         ctx.wire1(
             name,
