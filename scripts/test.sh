@@ -32,7 +32,9 @@ shared=../shared/conformance
 
 step "cargo fmt" cargo fmt --all -- --check
 step "cargo clippy" cargo clippy --release --workspace --all-targets -- -D warnings
-step "cargo test" cargo test --release --workspace
+# --profile release (not --release, which means the bench profile) shares one set of
+# compiled dependencies with the release build below.
+step "cargo test" cargo test --profile release --workspace
 step "build attune (native)" cargo build --release -p attune-cli
 step "conformance (native)" ./target/release/attune conform -q tests/conformance "$shared" models
 step "build attune (wasm32-wasip1 +simd128)" cargo build --release --target wasm32-wasip1 -p attune-cli

@@ -44,20 +44,40 @@ impl EvalOp for Dequantize {
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let input = args_1!(inputs);
         let per_channel = self.scale.len() > 1;
-        let ch = channel_index(input.shape(), self.axis, per_channel);
-        let vals: Vec<i32> = input
-            .cast_to::<i32>()?
-            .try_as_plain_ram()?
-            .as_slice::<i32>()?
-            .to_vec();
-        let out: Vec<f32> = vals
-            .iter()
-            .enumerate()
-            .map(|(i, q)| {
-                let c = ch(i);
-                (q - self.zero_point[c]) as f32 * self.scale[c]
-            })
-            .collect();
+        let plain = input.try_as_plain_ram()?;
+        // Per-tensor int8/uint8 is the hot case (activations between layers): convert
+        // straight from the stored type without an intermediate copy.
+        let out: Vec<f32> = match (input.datum_type(), per_channel) {
+            (DatumType::I8, false) => {
+                let (z, s) = (self.zero_point[0], self.scale[0]);
+                plain
+                    .as_slice::<i8>()?
+                    .iter()
+                    .map(|q| (*q as i32 - z) as f32 * s)
+                    .collect()
+            }
+            (DatumType::U8, false) => {
+                let (z, s) = (self.zero_point[0], self.scale[0]);
+                plain
+                    .as_slice::<u8>()?
+                    .iter()
+                    .map(|q| (*q as i32 - z) as f32 * s)
+                    .collect()
+            }
+            _ => {
+                let ch = channel_index(input.shape(), self.axis, per_channel);
+                let vals = input.cast_to::<i32>()?;
+                let vals = vals.try_as_plain_ram()?;
+                vals.as_slice::<i32>()?
+                    .iter()
+                    .enumerate()
+                    .map(|(i, q)| {
+                        let c = ch(i);
+                        (q - self.zero_point[c]) as f32 * self.scale[c]
+                    })
+                    .collect()
+            }
+        };
         Ok(tvec!(Tensor::from_shape(input.shape(), &out)?.into_tvalue()))
     }
 }
@@ -68,6 +88,24 @@ impl TypedOp for Dequantize {
         Ok(tvec!(f32::fact(inputs[0].shape.clone())))
     }
     as_op!();
+}
+
+/// Per-channel parameters must match the dimension they index: the tensor's declared
+/// shape was checked when parsing, but the computed shape may differ from it.
+fn check_channels(scale: &[f32], zp: &[i32], axis: usize, fact: &TypedFact) -> TractResult<()> {
+    ensure!(
+        !scale.is_empty() && scale.len() == zp.len(),
+        "quantization parameters"
+    );
+    if scale.len() > 1 {
+        ensure!(
+            fact.rank() > axis && fact.shape[axis] == scale.len().to_dim(),
+            "{} per-channel scales do not match axis {axis} of {:?}",
+            scale.len(),
+            fact.shape
+        );
+    }
+    Ok(())
 }
 
 /// `q = clamp(round_half_even(x / scale) + zero_point)`, as LiteRT's XNNPACK convert
@@ -90,24 +128,6 @@ impl Op for Quantize {
 pub fn quant_range(dt: DatumType) -> (i32, i32) {
     match dt {
         DatumType::I8 => (-128, 127),
-/// Per-channel parameters must match the dimension they index: the tensor's declared
-/// shape was checked when parsing, but the computed shape may differ from it.
-fn check_channels(scale: &[f32], zp: &[i32], axis: usize, fact: &TypedFact) -> TractResult<()> {
-    ensure!(
-        !scale.is_empty() && scale.len() == zp.len(),
-        "quantization parameters"
-    );
-    if scale.len() > 1 {
-        ensure!(
-            fact.rank() > axis && fact.shape[axis] == scale.len().to_dim(),
-            "{} per-channel scales do not match axis {axis} of {:?}",
-            scale.len(),
-            fact.shape
-        );
-    }
-    Ok(())
-}
-
         DatumType::U8 => (0, 255),
         DatumType::I16 => (-32768, 32767),
         _ => (i32::MIN, i32::MAX),
@@ -124,23 +144,35 @@ impl EvalOp for Quantize {
         let x = x.try_as_plain_ram()?;
         let x = x.as_slice::<f32>()?;
         let (lo, hi) = quant_range(self.to);
-        let q: Vec<i32> = x
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let c = ch(i);
-                let r = (v / self.scale[c]).round_ties_even();
-                let r = if r.is_nan() { 0.0 } else { r.clamp(-1e9, 1e9) };
-                (r as i64 + self.zero_point[c] as i64).clamp(lo as i64, hi as i64) as i32
-            })
-            .collect();
-        let t = Tensor::from_shape(input.shape(), &q)?;
-        Ok(tvec!(t.cast_to_dt(self.to)?.into_owned().into_tvalue()))
+        let one = |c: usize, v: f32| -> i32 {
+            let r = (v / self.scale[c]).round_ties_even();
+            let r = if r.is_nan() { 0.0 } else { r.clamp(-1e9, 1e9) };
+            (r as i64 + self.zero_point[c] as i64).clamp(lo as i64, hi as i64) as i32
+        };
+        let t = match (self.to, per_channel) {
+            // Hot case: per-tensor int8 activations, written in their final type.
+            (DatumType::I8, false) => {
+                let q: Vec<i8> = x.iter().map(|v| one(0, *v) as i8).collect();
+                Tensor::from_shape(input.shape(), &q)?
+            }
+            (DatumType::U8, false) => {
+                let q: Vec<u8> = x.iter().map(|v| one(0, *v) as u8).collect();
+                Tensor::from_shape(input.shape(), &q)?
+            }
+            _ => {
+                let q: Vec<i32> = x.iter().enumerate().map(|(i, v)| one(ch(i), *v)).collect();
+                Tensor::from_shape(input.shape(), &q)?
+                    .cast_to_dt(self.to)?
+                    .into_owned()
+            }
+        };
+        Ok(tvec!(t.into_tvalue()))
     }
 }
 
 impl TypedOp for Quantize {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        check_channels(&self.scale, &self.zero_point, self.axis, inputs[0])?;
         Ok(tvec!(self.to.fact(inputs[0].shape.clone())))
     }
     as_op!();
@@ -172,7 +204,6 @@ impl Gather {
 
 impl EvalOp for Gather {
     op_out_of_plan!();
-        check_channels(&self.scale, &self.zero_point, self.axis, inputs[0])?;
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let (data, indices) = args_2!(inputs);
         let indices = indices.cast_to::<i64>()?;
@@ -220,6 +251,12 @@ impl TypedOp for Gather {
         ensure!(self.axis < inputs[0].rank());
         ensure!(self.batch_dims <= self.axis && self.batch_dims <= inputs[1].rank());
         ensure!(inputs[1].datum_type.is_integer());
+        ensure!(
+            inputs[0].shape[..self.batch_dims] == inputs[1].shape[..self.batch_dims],
+            "GATHER batch dimensions differ: {:?} and {:?}",
+            inputs[0].shape,
+            inputs[1].shape
+        );
         let shape = self.out_shape(&inputs[0].shape, &inputs[1].shape);
         Ok(tvec!(inputs[0].datum_type.fact(shape)))
     }
@@ -251,12 +288,6 @@ pub fn top_k_indices<T: Copy + PartialOrd>(row: &[T], k: usize, scratch: &mut Ve
     let better = |a: &u32, b: &u32| -> std::cmp::Ordering {
         let (x, y) = (row[*a as usize], row[*b as usize]);
         match y.partial_cmp(&x) {
-        ensure!(
-            inputs[0].shape[..self.batch_dims] == inputs[1].shape[..self.batch_dims],
-            "GATHER batch dimensions differ: {:?} and {:?}",
-            inputs[0].shape,
-            inputs[1].shape
-        );
             Some(std::cmp::Ordering::Equal) => a.cmp(b),
             Some(o) => o,
             // At least one NaN: numbers first, then by index.
@@ -373,10 +404,9 @@ impl EvalOp for GatherNd {
         let inner: usize = dshape[depth..].iter().product();
         let elem = data.datum_type().size_of();
         let block = inner * elem;
-        let count = idx
-            .len()
-            .checked_div(depth)
-            .unwrap_or_else(|| ishape.iter().product::<usize>());
+        // one index tuple per position of the leading index dimensions (with depth 0,
+        // `ishape` ends in 0 and each tuple selects all of `data`; found by fuzzing)
+        let count = ishape[..ishape.len() - 1].iter().product::<usize>();
         let src = data.as_bytes();
         let mut out = vec![0u8; count * block];
         for (n, chunk) in out.chunks_exact_mut(block.max(1)).enumerate().take(count) {
@@ -435,6 +465,22 @@ impl Op for HybridFc {
     op_as_typed_op!();
 }
 
+/// `f32::round` (half away from zero) for values well inside the i32 range, without
+/// the libm call `round` compiles to on baseline x86_64 (it dominated hybrid kernels).
+#[inline]
+fn round_half_away(x: f32) -> i32 {
+    let x = x.clamp(-1e9, 1e9);
+    let t = x as i32; // truncates toward zero
+    let frac = x - t as f32; // exact: |x| < 2^30 and t is x without its fraction
+    if frac >= 0.5 {
+        t + 1
+    } else if frac <= -0.5 {
+        t - 1
+    } else {
+        t
+    }
+}
+
 /// Symmetric per-row quantization: returns the scaling factor.
 fn symmetric_quantize(x: &[f32], q: &mut [i8]) -> f32 {
     let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
@@ -449,8 +495,7 @@ fn symmetric_quantize(x: &[f32], q: &mut [i8]) -> f32 {
     let range = lo.abs().max(hi.abs());
     let scale = 127.0f32 / range;
     for (qv, v) in q.iter_mut().zip(x) {
-        let r = (scale * v).round();
-        *qv = r.clamp(-127.0, 127.0) as i8;
+        *qv = round_half_away(scale * v).clamp(-127, 127) as i8;
     }
     range / 127.0
 }
@@ -488,7 +533,7 @@ fn asymmetric_quantize(x: &[f32], q: &mut [i8]) -> (f32, i32) {
     };
     let inv = (1.0 / scale) as f32;
     for (qv, v) in q.iter_mut().zip(x) {
-        let r = (v * inv).round() as i32 + nudged;
+        let r = round_half_away(v * inv) + nudged;
         *qv = r.clamp(-128, 127) as i8;
     }
     (scale as f32, nudged)
@@ -520,10 +565,8 @@ impl EvalOp for HybridFc {
             let orow = &mut out[r * self.out..(r + 1) * self.out];
             for (o, y) in orow.iter_mut().enumerate() {
                 let w = &self.weights[o * k..(o + 1) * k];
-                let mut dot: i32 = 0;
-                for (a, b) in q.iter().zip(w) {
-                    dot += *a as i32 * *b as i32;
-                }
+                // |q|, |w| <= 128, so k < 2^17 products cannot overflow i32.
+                let mut dot: i32 = q.iter().zip(w).map(|(a, b)| *a as i32 * *b as i32).sum();
                 if zp != 0 {
                     dot -= zp * self.row_sums[o];
                 }
@@ -1041,6 +1084,129 @@ impl TypedOp for IntBinary {
         let shape =
             tract_core::broadcast::multi_broadcast(&[&*inputs[0].shape, &*inputs[1].shape])?;
         Ok(tvec!(inputs[0].datum_type.fact(shape)))
+    }
+    as_op!();
+}
+
+/// First half of the fast dynamic-range path: quantizes each row of a [rows, K] float
+/// input like LiteRT's hybrid kernels (see [`HybridFc`]) and emits the int8 values as
+/// f32, plus per-row `[scaling factor, zero point]`. A float matmul of these against
+/// integer-valued f32 weights is exact while K * 127 * 128 < 2^24, so tract's
+/// optimized f32 kernels compute exactly LiteRT's int32 dot products.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HybridQuantizeRows {
+    pub asymmetric: bool,
+}
+
+/// Largest depth for which f32 accumulation of int8 products is exact.
+pub const HYBRID_EXACT_MAX_K: usize = (1 << 24) / (127 * 128);
+
+impl Op for HybridQuantizeRows {
+    fn name(&self) -> StaticName {
+        "tflite.HybridQuantizeRows".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for HybridQuantizeRows {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let x = args_1!(inputs);
+        let shape = x.shape().to_vec();
+        ensure!(shape.len() == 2);
+        let (rows, k) = (shape[0], shape[1]);
+        let xp = x.try_as_plain_ram()?;
+        let xs = xp.as_slice::<f32>()?;
+        let mut qf = vec![0f32; rows * k];
+        let mut params = vec![0f32; rows * 2];
+        let mut q = vec![0i8; k];
+        for r in 0..rows {
+            let row = &xs[r * k..(r + 1) * k];
+            let (sf, zp) = if self.asymmetric {
+                asymmetric_quantize(row, &mut q)
+            } else {
+                (symmetric_quantize(row, &mut q), 0)
+            };
+            for (d, v) in qf[r * k..(r + 1) * k].iter_mut().zip(&q) {
+                *d = *v as f32;
+            }
+            params[2 * r] = sf;
+            params[2 * r + 1] = zp as f32;
+        }
+        Ok(tvec!(
+            Tensor::from_shape(&[rows, k], &qf)?.into_tvalue(),
+            Tensor::from_shape(&[rows, 2], &params)?.into_tvalue()
+        ))
+    }
+}
+
+impl TypedOp for HybridQuantizeRows {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs[0].rank() == 2 && inputs[0].datum_type == f32::datum_type());
+        let rows = inputs[0].shape[0].clone();
+        Ok(tvec!(
+            f32::fact(inputs[0].shape.clone()),
+            f32::fact([rows, 2.to_dim()])
+        ))
+    }
+    as_op!();
+}
+
+/// Second half: `bias + (dot - zp * rowsum(W)) * (sf * weight_scale)`, in LiteRT's
+/// order of float operations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HybridRescale {
+    pub row_sums: Arc<Vec<i32>>,
+    pub scales: Vec<f32>,
+    pub bias: Option<Vec<f32>>,
+}
+
+impl Eq for HybridRescale {}
+
+impl Op for HybridRescale {
+    fn name(&self) -> StaticName {
+        "tflite.HybridRescale".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for HybridRescale {
+    op_out_of_plan!();
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let (dots, params) = args_2!(inputs);
+        let shape = dots.shape().to_vec();
+        let (rows, o) = (shape[0], shape[1]);
+        ensure!(self.row_sums.len() == o);
+        let dp = dots.try_as_plain_ram()?;
+        let dv = dp.as_slice::<f32>()?;
+        let pp = params.try_as_plain_ram()?;
+        let pv = pp.as_slice::<f32>()?;
+        let mut out = vec![0f32; rows * o];
+        let scales: Vec<f32> = if self.scales.len() == 1 {
+            vec![self.scales[0]; o]
+        } else {
+            self.scales.clone()
+        };
+        let zeros = vec![0f32; o];
+        let bias = self.bias.as_deref().unwrap_or(&zeros);
+        for r in 0..rows {
+            let (sf, zp) = (pv[2 * r], pv[2 * r + 1] as i32);
+            let orow = &mut out[r * o..(r + 1) * o];
+            let drow = &dv[r * o..(r + 1) * o];
+            for c in 0..o {
+                // exact: the f32 dot product holds an integer below 2^24
+                let dot = drow[c] as i32 - zp * self.row_sums[c];
+                orow[c] = bias[c] + dot as f32 * (sf * scales[c]);
+            }
+        }
+        Ok(tvec!(Tensor::from_shape(&[rows, o], &out)?.into_tvalue()))
+    }
+}
+
+impl TypedOp for HybridRescale {
+    fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        ensure!(inputs[0].rank() == 2);
+        Ok(tvec!(f32::fact(inputs[0].shape.clone())))
     }
     as_op!();
 }

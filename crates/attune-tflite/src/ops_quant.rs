@@ -6,7 +6,9 @@ use tract_core::internal::*;
 use tract_tflite::tflite::BuiltinOperator as B;
 
 use crate::ir::{DType, OpDesc, Quant};
-use crate::kernels::{Dequantize, Quantize};
+use crate::kernels::{
+    Dequantize, HybridFc, HybridQuantizeRows, HybridRescale, Quantize, HYBRID_EXACT_MAX_K,
+};
 use crate::translate::{activation, quant_of, Ctx};
 
 fn dequant_op(q: &Quant) -> Dequantize {
@@ -52,6 +54,60 @@ pub(crate) fn quantize_or_dequantize(
         y = ctx.cast(&name, y, to)?;
     }
     Ok(tvec!(y))
+}
+
+/// Wires a dynamic-range matrix product of `x` [rows, K] with int8 weights [N, K]:
+/// through tract's f32 matmul when that is exact (see [`HybridQuantizeRows`]), else
+/// through the integer loop of [`HybridFc`].
+#[allow(clippy::too_many_arguments)] // one call per hybrid operator kind; a struct would only rename them
+fn wire_hybrid(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    x2: OutletId,
+    weights: Vec<i8>,
+    n: usize,
+    k: usize,
+    scales: Vec<f32>,
+    bias: Option<Vec<f32>>,
+    asymmetric: bool,
+) -> TractResult<OutletId> {
+    let row_sums: Vec<i32> = weights
+        .chunks(k.max(1))
+        .map(|r| r.iter().map(|v| *v as i32).sum())
+        .collect();
+    if k > HYBRID_EXACT_MAX_K {
+        let kernel = HybridFc {
+            weights: Arc::new(weights),
+            row_sums: Arc::new(row_sums),
+            scales,
+            bias,
+            out: n,
+            asymmetric,
+        };
+        return ctx.wire1(name, kernel, &[x2]);
+    }
+    let q = ctx.wire(
+        &format!("{name}.quantize_rows"),
+        HybridQuantizeRows { asymmetric },
+        &[x2],
+    )?;
+    let wf: Vec<f32> = weights.iter().map(|v| *v as f32).collect();
+    let w = ctx.konst_wire(
+        &format!("{name}.weights"),
+        Tensor::from_shape(&[n, k], &wf)?,
+    )?;
+    let axes: AxesMapping = "bk,ok->bo".parse()?;
+    let einsum = tract_core::ops::einsum::EinSum::new(axes, f32::datum_type());
+    let dots = ctx.wire1(&format!("{name}.dots"), einsum, &[q[0], w])?;
+    ctx.wire1(
+        name,
+        HybridRescale {
+            row_sums: Arc::new(row_sums),
+            scales,
+            bias,
+        },
+        &[dots, q[1]],
+    )
 }
 
 /// A dedicated integer kernel for this quantized operator, when there is one.
@@ -167,19 +223,17 @@ fn hybrid_batch_matmul(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<Outle
         };
         let rows: usize = lead.iter().product();
         let x2 = ctx.reshape(&format!("{name}.flat{b}"), lhs, &[rows, k])?;
-        let row_sums = weights
-            .chunks(k)
-            .map(|r| r.iter().map(|v| *v as i32).sum())
-            .collect();
-        let kernel = crate::kernels::HybridFc {
-            weights: Arc::new(weights),
-            row_sums: Arc::new(row_sums),
-            scales: q.scale.clone(),
-            bias: None,
-            out: n,
-            asymmetric: op.options.flags[2],
-        };
-        let y = ctx.wire1(&format!("{name}.{b}"), kernel, &[x2])?;
+        let y = wire_hybrid(
+            ctx,
+            &format!("{name}.{b}"),
+            x2,
+            weights,
+            n,
+            k,
+            q.scale.clone(),
+            None,
+            op.options.flags[2],
+        )?;
         let mut to = lead.clone();
         to.push(n);
         outs.push(ctx.reshape(&format!("{name}.shape{b}"), y, &to)?);
@@ -233,19 +287,17 @@ fn hybrid_fully_connected(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<Ou
         .try_as_plain_ram()?
         .as_slice::<i8>()?
         .to_vec();
-    let row_sums = weights
-        .chunks(k)
-        .map(|r| r.iter().map(|v| *v as i32).sum())
-        .collect();
-    let kernel = crate::kernels::HybridFc {
-        weights: Arc::new(weights),
-        row_sums: Arc::new(row_sums),
-        scales: q.scale.clone(),
+    let mut y = wire_hybrid(
+        ctx,
+        &name,
+        x2,
+        weights,
+        o,
+        k,
+        q.scale.clone(),
         bias,
-        out: o,
-        asymmetric: op.options.flags[1],
-    };
-    let mut y = ctx.wire1(&name, kernel, &[x2])?;
+        op.options.flags[1],
+    )?;
     y = activation(ctx, &name, y, op.options.activation)?;
     if op.options.flags[0] {
         let mut to: Vec<usize> = xs[..xs.len().saturating_sub(1)].to_vec();
