@@ -401,10 +401,15 @@ fn parse_tensor<'a>(
             shape.push(*d as usize);
         }
     }
-    let volume = shape.iter().try_fold(1usize, |acc, d| {
-        acc.checked_mul(*d).filter(|v| *v <= MAX_ELEMENTS)
+    // empty dimensions count as 1 here: kernels loop over the other dimensions of an
+    // empty tensor all the same (a [2^30, 0] input made LOG_SOFTMAX run for minutes)
+    let extent = shape.iter().try_fold(1usize, |acc, d| {
+        acc.checked_mul((*d).max(1)).filter(|v| *v <= MAX_ELEMENTS)
     });
-    let volume = volume.ok_or_else(|| err(format!("shape {raw_shape:?} has too many elements")))?;
+    if extent.is_none() {
+        return Err(err(format!("shape {raw_shape:?} has too many elements")));
+    }
+    let volume: usize = shape.iter().product();
     let signature: Vec<i64> = match t.shape_signature() {
         Some(sig) if sig.len() == raw_shape.len() => sig.iter().map(|d| d as i64).collect(),
         Some(sig) if sig.is_empty() => raw_shape.iter().map(|d| *d as i64).collect(),
@@ -437,6 +442,21 @@ fn parse_tensor<'a>(
                         "{} scales but {} zero points",
                         scale.len(),
                         zero_point.len()
+                    )));
+                }
+                // zero points must be values of the quantized type (int32 biases use
+                // 0): a crafted zero point overflowed dequantization (found by fuzzing)
+                let (zlo, zhi) = match dtype {
+                    DType::I8 => (-128, 127),
+                    DType::U8 => (0, 255),
+                    DType::I16 => (-32768, 32767),
+                    DType::I32 | DType::I64 => (0, 0),
+                    _ => (i32::MIN as i64, i32::MAX as i64),
+                };
+                if zero_point.iter().any(|z| !(zlo..=zhi).contains(z)) {
+                    return Err(err(format!(
+                        "zero points {zero_point:?} out of range for {}",
+                        dtype.name()
                     )));
                 }
                 if scale.iter().any(|s| !s.is_finite() || *s <= 0.0) {

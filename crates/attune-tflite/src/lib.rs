@@ -171,9 +171,10 @@ impl Model {
                     reason: format!("shape {s:?} does not fit the signature {:?}", t.signature),
                 });
             }
+            // empty dimensions count as 1: kernels still loop over the others
             let volume = s
                 .iter()
-                .try_fold(1usize, |a, d| a.checked_mul(*d))
+                .try_fold(1usize, |a, d| a.checked_mul((*d).max(1)))
                 .filter(|v| *v <= 1 << 28);
             if volume.is_none() {
                 return Err(ModelError::InvalidInput {

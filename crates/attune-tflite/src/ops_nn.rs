@@ -168,7 +168,10 @@ pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         xs.len() == 4 && ws.len() == 4,
         "CONV needs rank-4 input and filter"
     );
-    ensure!(xs.iter().all(|d| *d > 0), "convolution of an empty input {xs:?}");
+    ensure!(
+        xs.iter().all(|d| *d > 0),
+        "convolution of an empty input {xs:?}"
+    );
     let o = &op.options.ints;
     let depthwise = B(op.code) == B::DEPTHWISE_CONV_2D;
     let c = xs[3];
@@ -251,7 +254,10 @@ pub(crate) fn pool(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
     ensure!(xs.len() == 4, "pooling needs a rank-4 NHWC input");
     // tract's pooling kernels split rows into chunks of the channel count (a 0 chunk
     // size panics; found by fuzzing)
-    ensure!(xs.iter().all(|d| *d > 0), "pooling over an empty input {xs:?}");
+    ensure!(
+        xs.iter().all(|d| *d > 0),
+        "pooling over an empty input {xs:?}"
+    );
     let o = &op.options.ints;
     let pool_spec = PoolSpec {
         data_format: DataFormat::NHWC,

@@ -181,8 +181,13 @@ pub(crate) fn volume(shape: &[usize]) -> Option<usize> {
 }
 
 /// Fails when a tensor of `shape` and `dt` would exceed [`MAX_COMPUTED_BYTES`].
+///
+/// Empty dimensions count as 1: a tensor of shape [2^30, 0] holds nothing but kernels
+/// still loop over its 2^30 rows (found by fuzzing: a LOG_SOFTMAX that ran for
+/// minutes).
 pub(crate) fn check_size(shape: &[usize], dt: DatumType, what: &str) -> TractResult<()> {
-    let bytes = volume(shape).and_then(|v| v.checked_mul(dt.size_of().max(1)));
+    let nonzero: Vec<usize> = shape.iter().map(|d| (*d).max(1)).collect();
+    let bytes = volume(&nonzero).and_then(|v| v.checked_mul(dt.size_of().max(1)));
     ensure!(
         bytes.is_some_and(|b| b <= MAX_COMPUTED_BYTES),
         "{what} of shape {shape:?} ({dt:?}) would exceed {MAX_COMPUTED_BYTES} bytes"
