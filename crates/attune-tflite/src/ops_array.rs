@@ -394,6 +394,7 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 *ctx.konst_i64(op, 1, "the axis")?.first().context("axis")?,
                 rank,
             )?;
+            ensure!(ctx.shape(x)?[axis] > 0, "arg max/min over an empty axis");
             let reducer = if B(op.code) == B::ARG_MAX {
                 Reducer::ArgMax(false)
             } else {
@@ -691,6 +692,11 @@ fn reduce(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TVec<Outlet
         .collect::<TractResult<_>>()?;
     axes.sort_unstable();
     axes.dedup();
+    // tract's sum divides by the reduced length (found by fuzzing: MEAN of [4, 0])
+    ensure!(
+        axes.iter().all(|a| shape[*a] > 0),
+        "reduction over an empty axis of {shape:?}"
+    );
     let reducer = match B(op.code) {
         B::MEAN | B::SUM => Reducer::Sum,
         B::REDUCE_MAX => Reducer::Max,

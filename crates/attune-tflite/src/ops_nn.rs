@@ -145,6 +145,10 @@ pub(crate) fn batch_matmul(
     )?))
 }
 
+/// Most window positions x window elements a convolution or pooling may visit:
+/// ~2^28, a few seconds (crafted 4096 x 4096 windows ran for minutes).
+const MAX_WINDOW_WORK: usize = 1 << 28;
+
 fn padding(p: i32) -> TractResult<PaddingSpec> {
     Ok(match p {
         0 => PaddingSpec::SameUpper,
@@ -223,11 +227,18 @@ pub(crate) fn conv(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
         let y = ctx.wire1(name, dw, &[x, w, bias])?;
         return Ok(tvec!(activation(ctx, name, y, op.options.activation)?));
     }
+    // work (and tract's im2col buffer) grows with output size x window x channels
+    let mut work = xs[0] * (c / group.max(1));
     for (i, k, ax) in [(1usize, kh, 0usize), (2, kw, 1)] {
         let (out, _) =
             crate::kernels::conv_geometry(xs[i], k, strides[ax], dilations[ax], o[0] == 0);
         ensure!(out > 0, "convolution window larger than the input {xs:?}");
+        work = work.saturating_mul(out).saturating_mul(k);
     }
+    ensure!(
+        work <= MAX_WINDOW_WORK,
+        "convolution of {xs:?} with filter {ws:?} is too expensive"
+    );
     let pool_spec = PoolSpec {
         data_format: DataFormat::NHWC,
         kernel_shape: tvec!(kh, kw),
@@ -273,6 +284,7 @@ pub(crate) fn pool(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
     };
     // tract's max pooling splits its output into rows: an empty output (a VALID
     // window larger than the input) panics on a 0 chunk size (found by fuzzing)
+    let mut work = xs[0] * xs[3];
     for (i, ax) in [(1usize, 0usize), (2, 1)] {
         let (out, _) = crate::kernels::conv_geometry(
             xs[i],
@@ -282,7 +294,17 @@ pub(crate) fn pool(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResult<TV
             o[0] == 0,
         );
         ensure!(out > 0, "pooling window larger than the input {xs:?}");
+        work = work
+            .saturating_mul(out)
+            .saturating_mul(pool_spec.kernel_shape[ax]);
     }
+    // a 4096 x 4096 window with SAME padding on a small input is valid but costs
+    // minutes (found by fuzzing)
+    ensure!(
+        work <= MAX_WINDOW_WORK,
+        "pooling of {xs:?} with a {:?} window is too expensive",
+        pool_spec.kernel_shape
+    );
     let y = if B(op.code) == B::MAX_POOL_2D {
         ctx.wire1(
             name,
@@ -319,6 +341,10 @@ pub(crate) fn l2_normalization(
     let x = ctx.input(op, 0)?;
     let rank = ctx.rank(x)?;
     ensure!(rank >= 1, "L2_NORMALIZATION on a scalar");
+    ensure!(
+        ctx.shape(x)?[rank - 1] > 0,
+        "L2_NORMALIZATION over an empty axis"
+    );
     let sq = ctx.unary(&format!("{name}.sq"), math::square(), x)?;
     let s = ctx.wire1(
         &format!("{name}.sum"),

@@ -660,6 +660,11 @@ fn translate_op(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<OutletId>> {
 }
 
 /// Dequantizes the quantized inputs, translates the float operator, requantizes the
+        // an operator may read the same tensor twice (ADD(x, x)): dequantize it once,
+        // not the dequantized floats again (found by fuzzing: i32 overflow)
+        if saved.iter().any(|(s, _)| s == t) {
+            continue;
+        }
 /// quantized outputs.
 fn translate_through_float(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<OutletId>> {
     let mut saved = vec![];
