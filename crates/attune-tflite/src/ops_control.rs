@@ -8,8 +8,10 @@ use tract_core::internal::*;
 use crate::ir::OpDesc;
 use crate::translate::{translate, Ctx};
 
-/// Iterations after which a WHILE is considered runaway.
-const MAX_ITERATIONS: usize = 1 << 24;
+/// Iterations after which a WHILE is considered runaway (E_RUNTIME). Recurrent models
+/// loop once per time step (tens to thousands); a crafted never-ending loop hit the
+/// former 2^24 cap only after minutes (found by fuzzing); 2^16 takes about a second.
+const MAX_ITERATIONS: usize = 1 << 16;
 
 /// WHILE: runs the body subgraph on the loop values while the cond subgraph says so.
 /// Both subgraphs are translated for the concrete shapes of the loop values and
