@@ -167,7 +167,7 @@ pub fn translate(
     sg_ix: usize,
     inputs: &[TypedFact],
 ) -> Result<TypedModel, ModelError> {
-    translate_depth(model, sg_ix, inputs, 0)
+    translate_guarded(model, sg_ix, inputs)
 }
 
 /// Largest tensor (in bytes) an operator may compute. Constants are bounded by the
@@ -200,11 +200,10 @@ thread_local! {
     static STACK: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(vec![]) };
 }
 
-fn translate_depth(
+fn translate_guarded(
     model: &ModelDesc,
     sg_ix: usize,
     inputs: &[TypedFact],
-    _d: usize,
 ) -> Result<TypedModel, ModelError> {
     // WHILE bodies translate their subgraphs recursively; a crafted model could make a
     // subgraph contain itself (directly or through others), which TFLite forbids.
@@ -624,11 +623,7 @@ fn is_data_movement(code: i32) -> bool {
         B::MAXIMUM,
         B::MINIMUM,
     ]
-    .contains(&B(op_code(code)))
-}
-
-fn op_code(c: i32) -> i32 {
-    c
+    .contains(&B(code))
 }
 
 fn translate_op(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<OutletId>> {
@@ -660,15 +655,15 @@ fn translate_op(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<OutletId>> {
 }
 
 /// Dequantizes the quantized inputs, translates the float operator, requantizes the
+/// quantized outputs.
+fn translate_through_float(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<OutletId>> {
+    let mut saved = vec![];
+    for t in op.inputs.iter().flatten() {
         // an operator may read the same tensor twice (ADD(x, x)): dequantize it once,
         // not the dequantized floats again (found by fuzzing: i32 overflow)
         if saved.iter().any(|(s, _)| s == t) {
             continue;
         }
-/// quantized outputs.
-fn translate_through_float(ctx: &mut Ctx<'_>, op: &OpDesc) -> TractResult<TVec<OutletId>> {
-    let mut saved = vec![];
-    for t in op.inputs.iter().flatten() {
         let desc = ctx.tensor(*t);
         // int32 biases carry the product scale of input and weights: dequantize them too
         let q = quant_of(desc).or(if desc.dtype == DType::I32 {
