@@ -21,7 +21,7 @@ Run from anywhere; paths are resolved against the repository root. Build first:
 
     cargo build --release -p attune-cli
     cargo build --release --target wasm32-wasip1 -p attune-cli
-    /work/venv/bin/python tests/bench/bench_native.py --runs 200 --warmup 20 --repeat 2 \
+    .venv/bin/python tests/bench/bench_native.py --runs 200 --warmup 20 --repeat 2 \
         --out BENCHMARKS-section.md --json-out bench-results.json
 
 Optional extra columns: `--wasm-no-liftoff` (the wasm build again under
