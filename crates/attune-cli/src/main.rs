@@ -1,6 +1,7 @@
 //! The `attune` command line.
 
 mod bench;
+mod bundle_cmd;
 mod conform;
 mod inspect;
 
@@ -22,18 +23,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Show a model's inputs, outputs, quantization and operators.
+    /// Show a model's inputs, outputs, quantization and operators, or a bundle's
+    /// manifest, catalog and model I/O.
     Inspect {
-        /// A .tflite file.
+        /// A .tflite file or a bundle folder (a directory with manifest.json).
         model: PathBuf,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
-    /// Measure load, prepare and inference latency of a model (median and p90).
+    /// Measure load, prepare and inference latency of a model, or load, prepare and
+    /// full-catalog ranking latency of a bundle (median and p90).
     Bench {
-        /// A .tflite file.
+        /// A .tflite file or a bundle folder.
         model: PathBuf,
+        /// Bundle only: the profile to rank for (default: an empty profile).
+        #[arg(long)]
+        profile: Option<PathBuf>,
         /// Take the inputs from this conformance case folder (default: zeros).
         #[arg(long)]
         case: Option<PathBuf>,
@@ -50,6 +56,88 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check a bundle: signature, integrity, catalog, model I/O against the manifest.
+    /// Exit 1 with every problem found.
+    Validate {
+        /// Bundle folder.
+        bundle: PathBuf,
+        /// Pinned ed25519 public key (64 hex digits, or @FILE); default: manifest.pub if present.
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// Rank items for a profile.
+    Rank {
+        /// Bundle folder.
+        bundle: PathBuf,
+        /// Profile JSON (default: an empty profile).
+        #[arg(long)]
+        profile: Option<PathBuf>,
+        /// A full rank request as JSON (filters, rules, freshness, …); flags override it.
+        #[arg(long)]
+        request: Option<PathBuf>,
+        /// How many items.
+        #[arg(long)]
+        k: Option<usize>,
+        /// Comma-separated app item ids to rank (default: the whole catalog).
+        #[arg(long)]
+        candidates: Option<String>,
+        /// Model id (default: the bundle's default model).
+        #[arg(long)]
+        model: Option<String>,
+        /// Diversity in [0, 1].
+        #[arg(long)]
+        diversity: Option<f64>,
+        /// Exploration share in [0, 1].
+        #[arg(long)]
+        exploration: Option<f64>,
+        /// Exploration seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Keep items the profile has already seen.
+        #[arg(long)]
+        include_seen: bool,
+        /// Pinned ed25519 public key (64 hex digits, or @FILE): verify the signature.
+        #[arg(long)]
+        key: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Offline metrics of every model of a bundle on an events/split CSV, computed by
+    /// this runtime (see models/movielens-100k/eval/METRICS.md).
+    Eval {
+        /// Bundle folder.
+        bundle: PathBuf,
+        /// CSV with user_id,item_id,timestamp[,rating] and a split column per track.
+        #[arg(long)]
+        events: PathBuf,
+        /// Split column to evaluate (train/test rows).
+        #[arg(long, default_value = "ms")]
+        track: String,
+        /// metrics.json of the training pipeline: compare, exit 1 beyond --tolerance.
+        #[arg(long)]
+        expect: Option<PathBuf>,
+        /// Folder of <track>__<model>.csv top-10 lists to compare with.
+        #[arg(long)]
+        rankings: Option<PathBuf>,
+        /// Largest accepted absolute difference per metric.
+        #[arg(long, default_value_t = 1e-3)]
+        tolerance: f64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run golden ranking cases (*.json in DIR) and compare with their expected lists.
+    GoldenCheck {
+        /// Folder of case files.
+        dir: PathBuf,
+        /// Bundle paths in the cases are relative to this folder.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+        /// Rewrite the expected lists from this runtime's output.
+        #[arg(long)]
+        update: bool,
+    },
     /// Run conformance cases (folders with a manifest.json) against their reference outputs.
     Conform {
         /// Folders to search for cases.
@@ -64,6 +152,75 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Inspect { model, json } if bundle_cmd::is_bundle(&model) => {
+            report(bundle_cmd::inspect(&model, json))
+        }
+        Command::Bench {
+            model,
+            profile,
+            runs,
+            warmup,
+            json,
+            ..
+        } if bundle_cmd::is_bundle(&model) => report(bundle_cmd::bench(
+            &model,
+            profile.as_deref(),
+            runs,
+            warmup,
+            json,
+        )),
+        Command::Validate { bundle, key } => report(
+            bundle_cmd::key_arg(key.as_deref()).and_then(|k| bundle_cmd::validate(&bundle, k)),
+        ),
+        Command::Rank {
+            bundle,
+            profile,
+            request,
+            k,
+            candidates,
+            model,
+            diversity,
+            exploration,
+            seed,
+            include_seen,
+            key,
+            json,
+        } => report(bundle_cmd::key_arg(key.as_deref()).and_then(|key| {
+            bundle_cmd::rank_cmd(&bundle_cmd::RankArgs {
+                bundle,
+                profile,
+                request,
+                k,
+                candidates,
+                model,
+                diversity,
+                exploration,
+                seed,
+                include_seen,
+                key,
+                json,
+            })
+        })),
+        Command::Eval {
+            bundle,
+            events,
+            track,
+            expect,
+            rankings,
+            tolerance,
+            json,
+        } => report(bundle_cmd::eval_cmd(
+            &bundle,
+            &events,
+            &track,
+            expect.as_deref(),
+            rankings.as_deref(),
+            tolerance,
+            json,
+        )),
+        Command::GoldenCheck { dir, root, update } => {
+            report(bundle_cmd::golden_check(&dir, &root, update))
+        }
         Command::Inspect { model, json } => match inspect::run(&model, json) {
             Ok(code) => code,
             Err(e) => {
@@ -73,6 +230,7 @@ fn main() -> ExitCode {
         },
         Command::Bench {
             model,
+            profile: _,
             case,
             runs,
             warmup,
@@ -115,4 +273,12 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Exit code of a command: its own, or 2 with the error chain on failure.
+fn report(r: anyhow::Result<ExitCode>) -> ExitCode {
+    r.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::from(2)
+    })
 }

@@ -1,0 +1,117 @@
+//! Golden ranking cases: a bundle, a profile and a request, with the expected list.
+//! The same files are checked by `cargo test -p attune` (native) and by
+//! `attune golden-check` (native and compiled to wasm32-wasip1 under node), so every
+//! target is held to the same output.
+//!
+//! Scores come from f32 model arithmetic whose summation order differs between SIMD
+//! kernels (x86 vs wasm simd128), so scores are compared with a tolerance and two items
+//! may swap places only when their expected scores are within that tolerance.
+
+use serde::{Deserialize, Serialize};
+
+use crate::profile::Profile;
+use crate::rank::{RankRequest, Ranking};
+
+/// Absolute + relative tolerance on scores: f32 kernels differ in the last bits across
+/// targets, far below this.
+pub const TOLERANCE: f32 = 1e-4;
+
+/// One expected item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedItem {
+    /// App item id.
+    pub id: String,
+    /// Title (for reading the file; not compared).
+    pub title: String,
+    /// Final score.
+    pub score: f32,
+    /// Raw model score.
+    pub model_score: f32,
+    /// Reason texts.
+    pub reasons: Vec<String>,
+}
+
+/// A golden case file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// What the case covers.
+    pub note: String,
+    /// Bundle folder, relative to the repository root.
+    pub bundle: String,
+    /// The profile.
+    pub profile: Profile,
+    /// The request.
+    pub request: RankRequest,
+    /// The expected list.
+    pub expect: Vec<ExpectedItem>,
+}
+
+/// The expected form of a ranking.
+pub fn expected(r: &Ranking) -> Vec<ExpectedItem> {
+    r.items
+        .iter()
+        .map(|it| ExpectedItem {
+            id: it.id.clone(),
+            title: it.title.clone(),
+            score: it.score,
+            model_score: it.model_score,
+            reasons: it.reasons.iter().map(|r| r.text()).collect(),
+        })
+        .collect()
+}
+
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() <= TOLERANCE * (1.0 + a.abs().max(b.abs()))
+}
+
+/// Compares a ranking with the expectation; returns the differences (empty = pass).
+pub fn compare(expect: &[ExpectedItem], got: &Ranking) -> Vec<String> {
+    let got = expected(got);
+    let mut diffs = vec![];
+    if got.len() != expect.len() {
+        diffs.push(format!("{} items, expected {}", got.len(), expect.len()));
+    }
+    for (pos, (e, g)) in expect.iter().zip(&got).enumerate() {
+        if e.id != g.id {
+            // A swap of two near-tied items is allowed.
+            let other = expect.iter().find(|x| x.id == g.id);
+            match other {
+                Some(o) if close(o.score, e.score) => continue,
+                _ => {
+                    diffs.push(format!(
+                        "rank {}: {} ({}), expected {} ({})",
+                        pos + 1,
+                        g.id,
+                        g.title,
+                        e.id,
+                        e.title
+                    ));
+                    continue;
+                }
+            }
+        }
+        if !close(e.score, g.score) || !close(e.model_score, g.model_score) {
+            diffs.push(format!(
+                "rank {} {}: score {} / model {}, expected {} / {}",
+                pos + 1,
+                e.id,
+                g.score,
+                g.model_score,
+                e.score,
+                e.model_score
+            ));
+        }
+        if e.reasons != g.reasons {
+            diffs.push(format!(
+                "rank {} {}: reasons {:?}, expected {:?}",
+                pos + 1,
+                e.id,
+                g.reasons,
+                e.reasons
+            ));
+        }
+    }
+    diffs
+}
