@@ -134,6 +134,21 @@ pub fn quant_range(dt: DatumType) -> (i32, i32) {
     }
 }
 
+/// Round half to even without the libm `rintf` call baseline x86_64 compiles
+/// `f32::round_ties_even` to (it dominated int8 models). Adding and subtracting
+/// 1.5 * 2^23 leaves x rounded to an integer, ties to even, in the default rounding
+/// mode; inputs are first clamped to +-2^22 where that holds (every quantized type
+/// saturates long before). NaN maps to 0.
+#[inline]
+fn round_ties_even_i32(x: f32) -> i32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    if x.is_nan() {
+        return 0;
+    }
+    let x = x.clamp(-4_194_304.0, 4_194_304.0);
+    ((x + MAGIC) - MAGIC) as i32
+}
+
 impl EvalOp for Quantize {
     op_out_of_plan!();
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
@@ -145,8 +160,7 @@ impl EvalOp for Quantize {
         let x = x.as_slice::<f32>()?;
         let (lo, hi) = quant_range(self.to);
         let one = |c: usize, v: f32| -> i32 {
-            let r = (v / self.scale[c]).round_ties_even();
-            let r = if r.is_nan() { 0.0 } else { r.clamp(-1e9, 1e9) };
+            let r = round_ties_even_i32(v / self.scale[c]);
             (r as i64 + self.zero_point[c] as i64).clamp(lo as i64, hi as i64) as i32
         };
         let t = match (self.to, per_channel) {
@@ -949,6 +963,25 @@ mod tests {
         // VALID with dilation: effective kernel 5
         assert_eq!(conv_geometry(7, 3, 1, 2, false), (3, 0));
         assert_eq!(conv_geometry(2, 3, 1, 1, false), (0, 0));
+    }
+
+    #[test]
+    fn magic_rounding_matches_round_ties_even() {
+        let mut x = 0x1234_5678u32;
+        for i in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            // many exact halves, and ordinary values across the quantized range
+            let v = if i % 2 == 0 {
+                (x % 2001) as f32 / 2.0 - 500.0
+            } else {
+                (x as f32 / u32::MAX as f32 - 0.5) * 600.0
+            };
+            assert_eq!(round_ties_even_i32(v), v.round_ties_even() as i32, "{v}");
+        }
+        assert_eq!(round_ties_even_i32(f32::NAN), 0);
+        assert_eq!(round_ties_even_i32(1e30), 4_194_304);
     }
 
     #[test]
