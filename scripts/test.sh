@@ -41,6 +41,9 @@ step "build attune (wasm32-wasip1 +simd128)" cargo build --release --target wasm
 step "conformance (wasm, node WASI)" node --no-warnings tests/wasm/run-wasi.mjs target/wasm32-wasip1/release/attune.wasm conform -q tests/conformance "$shared" models
 step "differential conformance vs LiteRT (native)" .venv/bin/python tests/conformance/differential.py --attune target/release/attune tests/conformance "$shared" models
 step "training pipeline (pytest)" bash -c 'cd training && ../.venv/bin/python -m pytest -q tests'
+step "attune golden ranking cases (native)" ./target/release/attune golden-check tests/golden
+step "attune golden ranking cases (wasm, node WASI)" node --no-warnings tests/wasm/run-wasi.mjs target/wasm32-wasip1/release/attune.wasm golden-check tests/golden
+step "attune eval = training metrics (MovieLens ms track)" bash -c '.venv/bin/python crates/attune/scripts/ml100k_events.py && for b in sequence ranking; do ./target/release/attune eval models/movielens-100k/$b --events training/.cache/movielens-100k/events.csv --expect models/movielens-100k/eval/metrics.json || exit 1; done'
 
 printf '\n'
 for f in "${failures[@]}"; do echo "failed: $f"; done

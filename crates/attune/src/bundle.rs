@@ -85,6 +85,9 @@ pub(crate) struct ModelInputs<'a> {
     pub preferences: &'a [f32],
     /// Per manifest topic: share of the history's items that carry it.
     pub topic_share: &'a [f32],
+    /// Leave-one-out: this history position is fed as padding (its item removed
+    /// without shifting the others, whose positions carry recency weights).
+    pub masked: Option<usize>,
     /// Named raw context values.
     pub context: &'a BTreeMap<String, f64>,
 }
@@ -199,6 +202,12 @@ impl BundleModel {
                             }
                         }
                     }
+                    if let Some(p) = inp.masked.filter(|p| *p < m) {
+                        match order {
+                            HistoryOrder::MostRecentFirst => v[p] = *pad,
+                            HistoryOrder::OldestFirst => v[m - 1 - p] = *pad,
+                        }
+                    }
                     Tensor::from_shape(&[*len], &v)
                 }
                 Fill::Preferences => Tensor::from_shape(&[num_topics], inp.preferences),
@@ -298,7 +307,11 @@ fn raw_features(fs: &[(FeatureKind, f32, f32)], inp: &ModelInputs<'_>) -> Result
                     inp.topic_share.get(*t as usize).copied().unwrap_or(0.0)
                 }
                 FeatureKind::Pref(t) => inp.preferences.get(*t as usize).copied().unwrap_or(0.0),
-                FeatureKind::LogHistory => (inp.history.len() as f64).ln_1p() as f32,
+                FeatureKind::LogHistory => {
+                    let n = inp.history.len()
+                        - usize::from(inp.masked.is_some_and(|p| p < inp.history.len()));
+                    (n as f64).ln_1p() as f32
+                }
                 FeatureKind::Context(name) => *inp
                     .context
                     .get(name)
@@ -549,6 +562,7 @@ impl Bundle {
             history: &[],
             preferences: &prefs,
             topic_share: &prefs,
+            masked: None,
             context: &ctx,
         };
         let needs_ctx = m.fills.iter().any(|f| match f {

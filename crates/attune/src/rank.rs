@@ -608,6 +608,7 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
         history: &history,
         preferences: &prefs,
         topic_share: &share,
+        masked: None,
         context: &req.context,
     };
     let model = r.model;
@@ -829,7 +830,7 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
         &derived.history,
         &picked,
         depth,
-        spread,
+        (&eligible, &raw),
     )?;
     let prior_cut = (n / 100).max(10) as u32;
     let items = chosen
@@ -943,7 +944,7 @@ fn usual_topics(d: &Derived, prefs: &[f32]) -> BTreeSet<u16> {
 
 /// "Because you watched X": re-score the chosen items with each of the most recent
 /// history items left out; the history item whose removal costs an item the most
-/// score (at least 2 % of the score spread) is its reason. For a catalog-wide model
+/// score beyond the median drop (by at least 2 % of the score spread) is its reason. For a catalog-wide model
 /// that is one full run per history item; for a candidate model only the chosen items
 /// are re-scored.
 fn leave_one_out(
@@ -953,7 +954,7 @@ fn leave_one_out(
     history: &[HistoryItem],
     chosen: &[(usize, u32, f32)],
     depth: usize,
-    spread: f32,
+    eligible: (&[u32], &[f32]),
 ) -> Result<BTreeMap<usize, Reason>, RankError> {
     let mut out = BTreeMap::new();
     let fed = if model.history_len() > 0 {
@@ -966,25 +967,50 @@ fn leave_one_out(
         return Ok(out);
     }
     let cat = bundle.catalog();
+    // The reference set: every eligible item for a catalog model (its run scores them
+    // all anyway), the chosen items for a candidate model (re-scoring only k is cheap).
     // Sorted by index so that a candidate model sees the same batch whatever the order.
-    let mut sorted: Vec<(usize, u32, f32)> = chosen.to_vec();
-    sorted.sort_unstable_by_key(|c| c.1);
-    let items: Vec<u32> = sorted.iter().map(|c| c.1).collect();
-    let threshold = 0.02 * spread;
+    let (ref_items, ref_raw): (Vec<u32>, Vec<f32>) = if model.scores_catalog() {
+        (eligible.0.to_vec(), eligible.1.to_vec())
+    } else {
+        let mut v: Vec<(u32, f32)> = chosen.iter().map(|c| (c.1, c.2)).collect();
+        v.sort_unstable_by_key(|c| c.0);
+        v.into_iter().unzip()
+    };
+    let (lo, hi) = eligible
+        .1
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), s| {
+            (l.min(*s), h.max(*s))
+        });
+    let threshold = 0.02 * (hi - lo);
     let mut best: BTreeMap<usize, (f32, usize)> = BTreeMap::new();
     for pos in 0..h {
         let mut rest: Vec<u32> = inp.history.to_vec();
         rest.remove(pos);
         let share = topic_share(bundle, &rest);
+        // The item is masked in place (the others keep their positions and recency
+        // weights); derived features (topic shares, history length) drop it.
         let without = ModelInputs {
-            history: &rest,
+            history: inp.history,
             preferences: inp.preferences,
             topic_share: &share,
+            masked: Some(pos),
             context: inp.context,
         };
-        let s = model.score(&without, &items, cat.len(), bundle.num_topics())?;
-        for ((j, _, full), b) in sorted.iter().zip(&s) {
-            let delta = full - b;
+        let s = model.score(&without, &ref_items, cat.len(), bundle.num_topics())?;
+        let deltas: Vec<f32> = ref_raw.iter().zip(&s).map(|(a, b)| a - b).collect();
+        // Removing a history item shifts every score (e.g. through the bag's length
+        // normalization); only a drop beyond the typical one says that this history
+        // item matters for this recommendation in particular.
+        let mut sorted_d = deltas.clone();
+        sorted_d.sort_unstable_by(f32::total_cmp);
+        let median = sorted_d[sorted_d.len() / 2];
+        for (j, item, _) in chosen {
+            let Ok(r) = ref_items.binary_search(item) else {
+                continue;
+            };
+            let delta = deltas[r] - median;
             if delta > threshold && best.get(j).is_none_or(|(d, _)| delta > *d) {
                 best.insert(*j, (delta, pos));
             }
