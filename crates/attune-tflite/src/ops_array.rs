@@ -113,6 +113,13 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 )?;
                 let dim = ctx.shape(x)?[axis];
                 let n = o.num.max(1) as usize;
+                // one output per part: a crafted num_splits of 2^31 on an empty axis
+                // asked for billions of slices
+                ensure!(
+                    n == op.outputs.len(),
+                    "SPLIT into {n} parts with {} outputs",
+                    op.outputs.len()
+                );
                 ensure!(dim % n == 0, "cannot split {dim} into {n} equal parts");
                 (x, axis, vec![(dim / n) as i64; n])
             } else {
@@ -124,6 +131,12 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 )?;
                 let dim = ctx.shape(x)?[axis] as i64;
                 let mut sizes = ctx.konst_i64(op, 1, "the sizes")?;
+                ensure!(
+                    sizes.len() == op.outputs.len(),
+                    "SPLIT_V into {} parts with {} outputs",
+                    sizes.len(),
+                    op.outputs.len()
+                );
                 let known: i64 = sizes
                     .iter()
                     .filter(|s| **s >= 0)
@@ -174,6 +187,14 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
             let x = ctx.input(op, 0)?;
             let shape = ctx.shape(x)?;
             let axis = norm_axis(o.axis as i64, shape.len())?;
+            // one output per slice: unpacking a 2^20 axis wired 2^21 nodes and ran
+            // for minutes (found by fuzzing)
+            ensure!(
+                shape[axis] == op.outputs.len(),
+                "UNPACK of {} slices with {} outputs",
+                shape[axis],
+                op.outputs.len()
+            );
             let mut outs = tvec!();
             for i in 0..shape[axis] {
                 let s = ctx.wire1(
