@@ -6,6 +6,9 @@
 //! test says so and passes; scripts/test.sh builds the file and runs `attune eval
 //! --expect`, which fails hard.
 
+// Helpers in this test file unwrap: a panic there is a failing test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use attune::eval::{evaluate, parse_events, parse_rankings, EvalOptions};

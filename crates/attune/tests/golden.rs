@@ -1,6 +1,9 @@
 //! The golden ranking cases of `tests/golden/` (repository root), natively. The same
 //! files run compiled to wasm32-wasip1 through `attune golden-check` (scripts/test.sh).
 
+// Helpers in this test file unwrap: a panic there is a failing test.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use attune::golden::{compare, Case};
