@@ -406,7 +406,9 @@ fn parse_tensor<'a>(
     let extent = shape.iter().try_fold(1usize, |acc, d| {
         acc.checked_mul((*d).max(1)).filter(|v| *v <= MAX_ELEMENTS)
     });
-    if extent.is_none() {
+    let empty_too_wide =
+        shape.contains(&0) && extent.is_none_or(|e| e > crate::translate::MAX_EMPTY_EXTENT);
+    if extent.is_none() || empty_too_wide {
         return Err(err(format!("shape {raw_shape:?} has too many elements")));
     }
     let volume: usize = shape.iter().product();

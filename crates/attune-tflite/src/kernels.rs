@@ -729,7 +729,12 @@ impl EvalOp for DataDependent {
                 inputs[1].broadcast_scalar_to_shape(&dims)?
             }
             DataDependentKind::Range => {
-                let f = |i: usize| inputs[i].cast_to_scalar::<f64>();
+                // tract reads element 0 unchecked: an empty argument is undefined
+                // behaviour (an abort in debug builds; found by fuzzing)
+                let f = |i: usize| -> TractResult<f64> {
+                    ensure!(inputs[i].len() == 1, "RANGE arguments must be scalars");
+                    inputs[i].cast_to_scalar::<f64>()
+                };
                 let (start, limit, delta) = (f(0)?, f(1)?, f(2)?);
                 ensure!(
                     delta != 0.0 && delta.is_finite() && start.is_finite() && limit.is_finite(),

@@ -345,6 +345,7 @@ pub(crate) fn translate(ctx: &mut Ctx<'_>, op: &OpDesc, name: &str) -> TractResu
                 let t = ctx
                     .konst(op, i)?
                     .context("RANGE needs constant start, limit and delta")?;
+                ensure!(t.len() == 1, "RANGE arguments must be scalars");
                 t.cast_to_scalar::<f64>()
             };
             let (start, limit, delta) = (k(ctx, 0)?, k(ctx, 1)?, k(ctx, 2)?);

@@ -50,7 +50,8 @@ impl EvalOp for While {
             let c = self.cond.run(values.clone())?;
             let go = c
                 .first()
-                .context("WHILE cond returned nothing")?
+                .filter(|t| t.len() == 1)
+                .context("WHILE cond must return one value")?
                 .cast_to_scalar::<bool>()?;
             if !go {
                 return Ok(values);

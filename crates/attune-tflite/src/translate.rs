@@ -175,6 +175,11 @@ pub fn translate(
 /// multiple, padding or ONE_HOT depth from asking for gigabytes.
 pub(crate) const MAX_COMPUTED_BYTES: usize = 1 << 29;
 
+/// Largest extent (product of the non-zero dimensions) of an empty tensor: there is
+/// no use for a [2^24, 0] tensor, and kernels loop over its rows (a SOFTMAX took
+/// 20 s; found by fuzzing).
+pub(crate) const MAX_EMPTY_EXTENT: usize = 1 << 20;
+
 /// Checked element count of a shape; `None` on overflow.
 pub(crate) fn volume(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d))
@@ -187,7 +192,10 @@ pub(crate) fn volume(shape: &[usize]) -> Option<usize> {
 /// minutes).
 pub(crate) fn check_size(shape: &[usize], dt: DatumType, what: &str) -> TractResult<()> {
     let nonzero: Vec<usize> = shape.iter().map(|d| (*d).max(1)).collect();
-    let bytes = volume(&nonzero).and_then(|v| v.checked_mul(dt.size_of().max(1)));
+    let mut bytes = volume(&nonzero).and_then(|v| v.checked_mul(dt.size_of().max(1)));
+    if shape.contains(&0) && volume(&nonzero).is_none_or(|e| e > MAX_EMPTY_EXTENT) {
+        bytes = None;
+    }
     ensure!(
         bytes.is_some_and(|b| b <= MAX_COMPUTED_BYTES),
         "{what} of shape {shape:?} ({dt:?}) would exceed {MAX_COMPUTED_BYTES} bytes"
