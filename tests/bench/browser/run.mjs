@@ -1,0 +1,548 @@
+#!/usr/bin/env node
+// Attune against LiteRT.js and tfjs-tflite in headless Chromium, side by side, on the
+// models and case inputs of tests/bench/bench_native.py, all single-threaded.
+//
+//   source scripts/env.sh
+//   scripts/build-wasm.sh                        # pkg/wasm/ (attune.js + attune_bg.wasm)
+//   node tests/bench/browser/run.mjs             # full: 5 fresh-browser runs
+//   node tests/bench/browser/run.mjs --quick     # smoke test: outputs agree, no timings
+//
+// Every repetition launches a fresh Chromium and
+//   1. opens one cold-start page per runtime and model (a new browser context each: empty
+//      cache; the server also sends no-store), which times import of the runtime's JS ->
+//      wasm init -> model fetch -> load -> first result, and counts the bytes it fetched;
+//   2. opens the side-by-side page (bench.html), which loads each model into the three
+//      runtimes, checks that their outputs agree with each other and with the suite's
+//      reference (LiteRT's native outputs), then times each runtime: warm-up (at least
+//      --warmup runs and --warmup-ms), then --runs timed runs; a timed run sets the
+//      inputs, runs, reads the outputs and frees the run's tensors.
+// The runtime order rotates between repetitions. Figures are medians over repetitions of
+// each repetition's p50 and p90. Pages are cross-origin isolated, so performance.now()
+// has 5 µs resolution; SharedArrayBuffer is hidden from tfjs-tflite.
+//
+// Options: --repeat N (5), --runs N (200), --warmup N (20), --warmup-ms MS (300),
+// --models k1,k2 (keys in models.mjs), --no-cold, --cold-models k1,k2 (default: all),
+// --json-out PATH (default tests/bench/results/browser-<date>-<commit>.json; --quick
+// writes none unless given), --md-out PATH (the markdown, also printed),
+// --attune-dir DIR (another build of attune.js + attune_bg.wasm), --profile (sample CPU
+// profiles of the timed loops through the DevTools protocol and print the hottest
+// functions per runtime), --chromium PATH (default $CHROMIUM_BIN or /usr/bin/chromium).
+//
+// --quick (what the test suite runs): one repetition, 20 timed runs, one cold start per
+// runtime; exits non-zero unless every runtime that produced outputs agrees with the
+// others and with the reference, Attune ran every model, and every peer failure is one
+// of the known ones listed in KNOWN_UNSUPPORTED. Timings are printed, never asserted.
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { REPO } from './models.mjs';
+import { startServer, versions } from './server.mjs';
+
+const RUNTIMES = ['attune', 'litert', 'tfjs'];
+const NAMES = { attune: 'Attune', litert: 'LiteRT.js', tfjs: 'tfjs-tflite' };
+const PEERS = ['litert', 'tfjs'];
+
+// What the peers cannot run, as measured with the pinned versions; --quick fails on any
+// other peer failure, so a change shows up.
+const KNOWN_UNSUPPORTED = {
+  litert: {
+    ranking_dynamic_batch: 'no way to resize a dynamic input: a [1000, 4] tensor does not match [-1, 4]',
+    ranking_int8_io: 'no int8 tensors in its JS API (float32, int32, uint8 only)',
+    seq_lstm_tfkeras: '"Failed to load model from buffer" (UNIDIRECTIONAL_SEQUENCE_LSTM from tf_keras)',
+  },
+  tfjs: {
+    ranking_dynamic_batch: 'no way to resize a dynamic input: expects [1, 4], batch inference unsupported',
+    ranking_dynamic_range: '"Can\'t initialize model" (dynamic-range FULLY_CONNECTED)',
+    ranking_int8_io: 'tfjs tensors have no int8 dtype',
+  },
+};
+
+const { values: opt } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    repeat: { type: 'string' },
+    runs: { type: 'string' },
+    warmup: { type: 'string' },
+    'warmup-ms': { type: 'string' },
+    models: { type: 'string' },
+    'cold-models': { type: 'string' },
+    'no-cold': { type: 'boolean', default: false },
+    'json-out': { type: 'string' },
+    'md-out': { type: 'string' },
+    'attune-dir': { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    chromium: { type: 'string' },
+  },
+});
+const Q = opt.quick;
+const REPEAT = Number(opt.repeat ?? (Q ? 1 : 5));
+const RUNS = Number(opt.runs ?? (Q ? 20 : 200));
+const WARMUP = Number(opt.warmup ?? (Q ? 5 : 20));
+const WARMUP_MS = Number(opt['warmup-ms'] ?? (Q ? 0 : 300));
+const MODEL_KEYS = opt.models ? opt.models.split(',') : undefined;
+const CHROMIUM = opt.chromium ?? process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const ATTUNE_DIR = opt['attune-dir'] ? join(process.cwd(), opt['attune-dir']) : join(REPO, 'pkg/wasm');
+
+const sh = (cmd, args) => { try { return execFileSync(cmd, args, { cwd: REPO, encoding: 'utf8' }).trim(); } catch { return '?'; } };
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const log = (...a) => console.error(...a);
+
+function fmtUs(x) {
+  if (x == null) return '–';
+  return x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1);
+}
+const fmtMs = (x) => (x == null ? '–' : x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toFixed(1));
+const ratio = (a, b) => (a == null || b == null || !b ? '–' : `${(a / b).toFixed(2)}×`);
+const mb = (b) => `${(b / 1e6).toFixed(2)} MB`;
+const kb = (b) => (b >= 1e6 ? mb(b) : `${(b / 1e3).toFixed(1)} kB`);
+
+/** The wasm's size without custom sections (name, producers, target_features). */
+function stripCustom(buf) {
+  const leb = (i) => { let r = 0; let s = 0; for (;;) { const x = buf[i++]; r |= (x & 0x7f) << s; s += 7; if (x < 0x80) return [r >>> 0, i]; } };
+  const parts = [buf.subarray(0, 8)];
+  const custom = {};
+  let i = 8;
+  while (i < buf.length) {
+    const id = buf[i];
+    const [n, j] = leb(i + 1);
+    if (id === 0) {
+      const [nl, k] = leb(j);
+      custom[buf.subarray(k, k + nl).toString()] = n;
+    } else parts.push(buf.subarray(i, j + n));
+    i = j + n;
+  }
+  const stripped = Buffer.concat(parts);
+  return { raw: stripped.length, gzip9: gzipSync(stripped, { level: 9 }).length, custom };
+}
+
+async function launch(chromium) {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--no-first-run'],
+  });
+}
+
+async function coldStart(browser, server, rt, key) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  server.log.length = 0;
+  await page.goto(`${server.url}/cold.html?rt=${rt}&model=${key}`);
+  const r = await page.evaluate(() => window.cold);
+  const entries = server.log.filter((e) => e.path.startsWith(`/rt/${rt}/`) || e.path.startsWith(`/models/${key}/model`));
+  await ctx.close();
+  const files = entries.map((e) => ({ path: e.path, status: e.status, raw: e.raw, sent: e.sent }));
+  const sum = (pred, k) => files.filter(pred).reduce((a, f) => a + f[k], 0);
+  const isRt = (f) => f.path.startsWith('/rt/');
+  r.bytes = {
+    runtime_sent: sum(isRt, 'sent'),
+    runtime_raw: sum(isRt, 'raw'),
+    model_sent: sum((f) => !isRt(f), 'sent'),
+    model_raw: sum((f) => !isRt(f), 'raw'),
+    files,
+  };
+  if (errors.length) r.page_errors = errors;
+  return r;
+}
+
+function summarizeProfile(profile) {
+  // self samples per function name
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const counts = new Map();
+  let total = 0;
+  for (const id of profile.samples) {
+    const n = byId.get(id);
+    const f = n.callFrame;
+    const name = f.functionName || `(anonymous ${f.url.split('/').pop()}:${f.lineNumber})`;
+    if (name === '(idle)' || name === '(program)' || name === '(garbage collector)') {
+      if (name !== '(idle)') counts.set(name, (counts.get(name) ?? 0) + 1);
+      if (name !== '(idle)') total++;
+      continue;
+    }
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+    total++;
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12)
+    .map(([name, c]) => ({ name: name.slice(0, 140), share: c / total }));
+}
+
+async function sideBySide(browser, server, order, rep) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const profiles = {};
+  let cdp = null;
+  if (opt.profile) {
+    cdp = await ctx.newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
+    await page.exposeFunction('benchHook', async (what, tag) => {
+      if (what === 'start') await cdp.send('Profiler.start');
+      else profiles[tag] = summarizeProfile((await cdp.send('Profiler.stop')).profile);
+    });
+  }
+  const qs = new URLSearchParams({ runs: RUNS, warmup: WARMUP, warmupMs: WARMUP_MS, order: order.join(',') });
+  if (MODEL_KEYS) qs.set('models', MODEL_KEYS.join(','));
+  if (opt.profile) qs.set('profile', '1');
+  log(`[run ${rep + 1}/${REPEAT}] side by side, order ${order.join(', ')}`);
+  await page.goto(`${server.url}/bench.html?${qs}`);
+  const r = await page.evaluate(() => window.bench);
+  await ctx.close();
+  if (r.fatal) throw new Error(`bench page: ${r.fatal}\n${r.stack}`);
+  if (errors.length) r.page_errors = errors;
+  if (opt.profile) r.profiles = profiles;
+  return r;
+}
+
+function machine(browserVersion) {
+  const wasm = join(ATTUNE_DIR, 'attune_bg.wasm');
+  const st = statSync(wasm);
+  return {
+    date: new Date().toISOString().replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' '),
+    cpu: cpus()[0]?.model ?? '?',
+    nproc: cpus().length,
+    chromium: browserVersion,
+    node: process.version,
+    commit: sh('git', ['rev-parse', '--short', 'HEAD']),
+    dirty_files: sh('git', ['status', '--porcelain', '--', 'crates', 'Cargo.toml', 'Cargo.lock']).split('\n').filter(Boolean).length,
+    attune_wasm: {
+      path: relative(REPO, wasm),
+      built: st.mtime.toISOString().replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' '),
+      sha256: createHash('sha256').update(readFileSync(wasm)).digest('hex').slice(0, 12),
+    },
+    versions: versions(),
+  };
+}
+
+// ------------------------------------------------------------------------ aggregation
+
+function aggregate(reps, cases) {
+  const models = cases.map((c) => {
+    const per = reps.map((r) => r.bench.models.find((m) => m.key === c.key));
+    const rt = {};
+    for (const name of RUNTIMES) {
+      const xs = per.map((m) => m?.rt[name]).filter(Boolean);
+      const ok = xs.filter((x) => x.p50_us != null);
+      const errs = [...new Set(xs.map((x) => x.error).filter(Boolean))];
+      rt[name] = {
+        p50_us: median(ok.map((x) => x.p50_us)),
+        p90_us: median(ok.map((x) => x.p90_us)),
+        mean_us: median(ok.map((x) => x.mean_us)),
+        p50_each: ok.map((x) => x.p50_us),
+        load_ms: median(ok.map((x) => x.load_ms)),
+        first_run_ms: median(ok.map((x) => x.first_run_ms)),
+        vs_reference: xs.map((x) => x.vs_reference).filter(Boolean),
+        error: errs.length ? errs.join(' | ') : undefined,
+      };
+      const cold = reps.map((r) => r.cold?.[name]?.[c.key]).filter(Boolean);
+      if (cold.length) {
+        const good = cold.filter((x) => x.total_ms != null);
+        rt[name].cold = {
+          total_ms: median(good.map((x) => x.total_ms)),
+          import_ms: median(good.map((x) => x.import_ms)),
+          init_ms: median(good.map((x) => x.init_ms)),
+          fetch_model_ms: median(good.map((x) => x.fetch_model_ms)),
+          load_ms: median(good.map((x) => x.load_ms)),
+          first_run_ms: median(good.map((x) => x.first_run_ms)),
+          each_ms: good.map((x) => x.total_ms),
+          error: [...new Set(cold.map((x) => x.error).filter(Boolean))].join(' | ') || undefined,
+          bytes: good[0]?.bytes,
+        };
+      }
+    }
+    const agree = {};
+    for (const m of per) {
+      for (const [pair, v] of Object.entries(m?.agree ?? {})) {
+        const a = (agree[pair] ??= { ok: true, maxFloat: 0, maxInt: 0, idMismatches: 0, notes: [] });
+        a.ok &&= v.ok;
+        a.maxFloat = Math.max(a.maxFloat, v.maxFloat ?? 0);
+        a.maxInt = Math.max(a.maxInt, v.maxInt ?? 0);
+        a.idMismatches = Math.max(a.idMismatches, v.idMismatches ?? 0);
+        if (v.note) a.notes.push(v.note);
+      }
+    }
+    return { key: c.key, label: c.label, case: c.caseDir, rt, agree };
+  });
+  return models;
+}
+
+// ------------------------------------------------------------------------ checks (--quick)
+
+function checks(models) {
+  const problems = [];
+  const warnings = [];
+  for (const m of models) {
+    for (const name of RUNTIMES) {
+      const r = m.rt[name];
+      if (r.error) {
+        if (name === 'attune') problems.push(`${m.key}: Attune failed: ${r.error}`);
+        else if (!KNOWN_UNSUPPORTED[name]?.[m.key]) problems.push(`${m.key}: ${NAMES[name]} failed, not a known limitation: ${r.error}`);
+      } else if (KNOWN_UNSUPPORTED[name]?.[m.key]) {
+        warnings.push(`${m.key}: ${NAMES[name]} now runs it (listed as unsupported)`);
+      }
+      for (const v of r.vs_reference) {
+        if (!v.ok) problems.push(`${m.key}: ${NAMES[name]} differs from the reference: ${v.note}`);
+      }
+      if (r.cold?.error && !(name !== 'attune' && KNOWN_UNSUPPORTED[name]?.[m.key])) {
+        problems.push(`${m.key}: ${NAMES[name]} cold start failed: ${r.cold.error}`);
+      }
+    }
+    for (const [pair, a] of Object.entries(m.agree)) {
+      if (!a.ok) problems.push(`${m.key}: ${pair.split('~').map((n) => NAMES[n]).join(' vs ')} disagree: ${a.notes.join('; ')}`);
+    }
+    if (!m.rt.attune.error && PEERS.every((p) => m.rt[p].error)) {
+      warnings.push(`${m.key}: no peer ran it, only the reference checks Attune`);
+    }
+  }
+  return { problems, warnings };
+}
+
+// ------------------------------------------------------------------------ report
+
+function report(models, meta, reps, sizes) {
+  const out = [];
+  const w = (s = '') => out.push(s);
+  const notes = [];
+  const note = (text) => {
+    let i = notes.indexOf(text);
+    if (i < 0) { notes.push(text); i = notes.length - 1; }
+    return `[${String.fromCharCode(97 + i)}]`;
+  };
+  const cell = (m, name, key, f) => {
+    const r = m.rt[name];
+    if (r.error) return `✗ ${note(`${NAMES[name]}: ${KNOWN_UNSUPPORTED[name]?.[m.key] ? `${KNOWN_UNSUPPORTED[name][m.key]}. ` : ''}Error: ${r.error}`)}`;
+    return f(r[key]);
+  };
+
+  w(`Measured ${meta.date} on ${meta.cpu}, nproc ${meta.nproc}; headless Chromium ${meta.chromium}; `
+    + `${REPEAT} fresh-browser run(s), each: \`--runs ${RUNS}\` timed runs after at least ${WARMUP} warm-up runs and ${WARMUP_MS} ms; `
+    + `load average ${meta.load_before} before, ${meta.load_after} after; wall time ${Math.round(meta.wall_s)} s. `
+    + `Timer resolution in the page: ${meta.timer_us} µs (cross-origin isolated: ${meta.isolated}).`);
+  w();
+  const v = meta.versions;
+  w(`Runtimes: Attune \`${meta.attune_wasm.path}\` (checkout ${meta.commit}, built ${meta.attune_wasm.built}, sha256 ${meta.attune_wasm.sha256}); `
+    + `LiteRT.js \`@litertjs/core\` ${v.litert} (\`${meta.litert_build}\`); `
+    + `tfjs-tflite ${v.tfjs_tflite} with tfjs-core ${v.tfjs_core} + tfjs-backend-cpu ${v.tfjs_backend_cpu} (\`${meta.tfjs_build}\`); `
+    + `esbuild ${v.esbuild}, playwright-core ${v.playwright_core}, node ${meta.node}.`);
+  w();
+
+  w(`#### Inference, µs (median over ${REPEAT} browser run(s) of each run's p50 and p90)`);
+  w();
+  w('Ratios are Attune\'s p50 over the peer\'s: above 1× Attune is slower.');
+  w();
+  w('| model | Attune p50 | LiteRT.js p50 | tfjs-tflite p50 | Attune / LiteRT.js | Attune / tfjs-tflite | Attune p90 | LiteRT.js p90 | tfjs-tflite p90 |');
+  w('|---|--:|--:|--:|--:|--:|--:|--:|--:|');
+  for (const m of models) {
+    const a = m.rt.attune.p50_us;
+    w(`| ${m.label} | ${cell(m, 'attune', 'p50_us', fmtUs)} | ${cell(m, 'litert', 'p50_us', fmtUs)} | ${cell(m, 'tfjs', 'p50_us', fmtUs)} | `
+      + `${m.rt.litert.error ? '–' : ratio(a, m.rt.litert.p50_us)} | ${m.rt.tfjs.error ? '–' : ratio(a, m.rt.tfjs.p50_us)} | `
+      + `${cell(m, 'attune', 'p90_us', fmtUs)} | ${cell(m, 'litert', 'p90_us', fmtUs)} | ${cell(m, 'tfjs', 'p90_us', fmtUs)} |`);
+  }
+  w();
+  if (notes.length) {
+    for (let i = 0; i < notes.length; i++) w(`- [${String.fromCharCode(97 + i)}] ${notes[i]}`);
+    w();
+  }
+
+  if (REPEAT > 1) {
+    w('#### Run-to-run spread: lowest – highest p50 over the browser runs, µs');
+    w();
+    w('| model | Attune | LiteRT.js | tfjs-tflite |');
+    w('|---|--:|--:|--:|');
+    for (const m of models) {
+      const sp = (n) => { const e = m.rt[n].p50_each; return e.length ? `${fmtUs(Math.min(...e))} – ${fmtUs(Math.max(...e))}` : '–'; };
+      w(`| ${m.label} | ${sp('attune')} | ${sp('litert')} | ${sp('tfjs')} |`);
+    }
+    w();
+  }
+
+  w('#### Do the outputs agree? Max abs diff of the float outputs (worst over the runs)');
+  w();
+  w('Compared element by element after the first run, before timing; int32 outputs (top-k ids) '
+    + 'must be equal (a swap of tied scores would be accepted; none occurred unless noted). "ref." is the conformance suite\'s '
+    + 'reference output (LiteRT natively); the worst of the runtimes against it.');
+  w();
+  w('| model | Attune vs LiteRT.js | Attune vs tfjs-tflite | LiteRT.js vs tfjs-tflite | Attune vs ref. | LiteRT.js vs ref. | tfjs-tflite vs ref. |');
+  w('|---|--:|--:|--:|--:|--:|--:|');
+  const fd = (a) => {
+    if (!a) return '–';
+    let s = a.maxFloat === 0 ? '0' : a.maxFloat.toExponential(1);
+    if (a.maxInt) s += `, ${a.maxInt} int8 step(s)`;
+    if (a.idMismatches) s += `, ${a.idMismatches} tied id swap(s)`;
+    return a.ok ? s : `**${s} (disagree)**`;
+  };
+  for (const m of models) {
+    const ref = (n) => {
+      const vs = m.rt[n].vs_reference;
+      if (!vs.length) return undefined;
+      return vs.reduce((a, x) => ({ ok: a.ok && x.ok, maxFloat: Math.max(a.maxFloat, x.maxFloat ?? 0), maxInt: Math.max(a.maxInt, x.maxInt ?? 0), idMismatches: Math.max(a.idMismatches, x.idMismatches ?? 0) }), { ok: true, maxFloat: 0, maxInt: 0, idMismatches: 0 });
+    };
+    w(`| ${m.label} | ${fd(m.agree['attune~litert'])} | ${fd(m.agree['attune~tfjs'])} | ${fd(m.agree['litert~tfjs'])} | ${fd(ref('attune'))} | ${fd(ref('litert'))} | ${fd(ref('tfjs'))} |`);
+  }
+  w();
+
+  const withCold = models.filter((m) => RUNTIMES.some((n) => m.rt[n].cold));
+  if (withCold.length) {
+    w(`#### Cold start, ms (median over ${REPEAT} run(s)): fresh page, empty cache, runtime JS import → wasm init → model fetch → load → first result`);
+    w();
+    w('| model | Attune | LiteRT.js | tfjs-tflite | Attune / LiteRT.js | Attune / tfjs-tflite |');
+    w('|---|--:|--:|--:|--:|--:|');
+    for (const m of withCold) {
+      const c = (n) => m.rt[n].cold;
+      const v2 = (n) => (c(n) == null ? '–' : c(n).total_ms == null ? '✗' : fmtMs(c(n).total_ms));
+      w(`| ${m.label} | ${v2('attune')} | ${v2('litert')} | ${v2('tfjs')} | ${ratio(c('attune')?.total_ms, c('litert')?.total_ms)} | ${ratio(c('attune')?.total_ms, c('tfjs')?.total_ms)} |`);
+    }
+    w();
+    w('Where the time goes (median ms over all cold starts of each runtime, every model pooled):');
+    w();
+    w('| runtime | import JS | wasm init | fetch model | load model | first run | total |');
+    w('|---|--:|--:|--:|--:|--:|--:|');
+    for (const n of RUNTIMES) {
+      const all = reps.flatMap((r) => Object.values(r.cold?.[n] ?? {})).filter((x) => x.total_ms != null);
+      if (!all.length) continue;
+      const md = (k) => fmtMs(median(all.map((x) => x[k])));
+      w(`| ${NAMES[n]} | ${md('import_ms')} | ${md('init_ms')} | ${md('fetch_model_ms')} | ${md('load_ms')} | ${md('first_run_ms')} | ${md('total_ms')} |`);
+    }
+    w();
+  }
+
+  if (sizes) {
+    w('#### Bytes: each runtime\'s JS + wasm as a cold page fetched them (gzip -9 on the wire)');
+    w();
+    w('| runtime | files | raw | gzip (transferred) |');
+    w('|---|---|--:|--:|');
+    for (const n of RUNTIMES) {
+      const s = sizes[n];
+      if (!s) continue;
+      w(`| ${NAMES[n]} | ${s.files.map((f) => `\`${f.path.split('/').pop()}\` ${kb(f.sent)}`).join(', ')} | ${mb(s.raw)} | **${mb(s.sent)}** |`);
+    }
+    w();
+    if (sizes.attune?.stripped) {
+      const st = sizes.attune.stripped;
+      w(`\`attune_bg.wasm\` as served carries ${Object.entries(st.custom).map(([k, b]) => `a \`${k}\` section of ${kb(b)}`).join(', ')}; `
+        + `without the custom sections it is ${mb(st.raw)} raw, ${mb(st.gzip9)} gzip -9.`);
+      w();
+    }
+    const modelBytes = models.filter((m) => m.rt.attune.cold?.bytes)
+      .map((m) => `${m.label} ${kb(m.rt.attune.cold.bytes.model_sent)} (${kb(m.rt.attune.cold.bytes.model_raw)} raw)`);
+    w(`Not counted above: the \`.tflite\` file, the same bytes for every runtime (gzip on the wire): ${modelBytes.join('; ')}.`);
+    w();
+  }
+
+  if (reps.some((r) => r.bench.profiles)) {
+    w('#### Profile: hottest functions (self time) during the timed runs, first browser run');
+    w();
+    for (const m of models) {
+      const p = reps[0].bench.profiles;
+      for (const n of RUNTIMES) {
+        const top = p?.[`${m.key}/${n}`];
+        if (!top) continue;
+        w(`- ${m.label}, ${NAMES[n]}: ${top.slice(0, 6).map((t) => `\`${t.name}\` ${(t.share * 100).toFixed(0)} %`).join(', ')}`);
+      }
+    }
+    w();
+  }
+  return out.join('\n');
+}
+
+// ------------------------------------------------------------------------ main
+
+async function main() {
+  const { chromium } = await import('playwright-core');
+  const t0 = Date.now();
+  const loadBefore = loadavg().map((x) => x.toFixed(2)).join(', ');
+  const server = await startServer({ attuneDir: ATTUNE_DIR, models: MODEL_KEYS });
+  const cases = server.cases;
+  const coldKeys = opt['no-cold'] ? [] : opt['cold-models'] ? opt['cold-models'].split(',')
+    : Q ? [cases.find((c) => c.key === 'rec_cnn')?.key ?? cases[0].key] : cases.map((c) => c.key);
+  const reps = [];
+  let browserVersion = '?';
+  try {
+    for (let rep = 0; rep < REPEAT; rep++) {
+      const order = RUNTIMES.map((_, i) => RUNTIMES[(i + rep) % RUNTIMES.length]);
+      const browser = await launch(chromium);
+      browserVersion = browser.version();
+      const r = { order, cold: {} };
+      try {
+        for (const key of coldKeys) {
+          for (const rt of order) {
+            const x = await coldStart(browser, server, rt, key);
+            (r.cold[rt] ??= {})[key] = x;
+            log(`[run ${rep + 1}/${REPEAT}] cold ${rt} ${key}: ${x.error ?? `${x.total_ms.toFixed(0)} ms, ${(x.bytes.runtime_sent / 1e6).toFixed(2)} MB runtime`}`);
+          }
+        }
+        r.bench = await sideBySide(browser, server, order, rep);
+      } finally {
+        await browser.close();
+      }
+      for (const m of r.bench.models) {
+        log(`  ${m.key}: ${RUNTIMES.map((n) => `${n} ${m.rt[n]?.error ? 'ERR' : fmtUs(m.rt[n]?.p50_us)}`).join(', ')}`);
+      }
+      reps.push(r);
+    }
+  } finally {
+    await server.close();
+  }
+  const models = aggregate(reps, cases);
+
+  // bytes per runtime, from the first cold start of each (they are the same every time)
+  let sizes = null;
+  const firstCold = (n) => reps[0].cold[n] && Object.values(reps[0].cold[n]).find((x) => x.bytes);
+  if (RUNTIMES.every((n) => firstCold(n))) {
+    sizes = {};
+    for (const n of RUNTIMES) {
+      const files = firstCold(n).bytes.files.filter((f) => f.path.startsWith('/rt/'));
+      sizes[n] = { files, raw: files.reduce((a, f) => a + f.raw, 0), sent: files.reduce((a, f) => a + f.sent, 0) };
+    }
+    sizes.attune.stripped = stripCustom(readFileSync(join(ATTUNE_DIR, 'attune_bg.wasm')));
+  }
+
+  const b0 = reps[0].bench;
+  const meta = {
+    ...machine(browserVersion),
+    load_before: loadBefore,
+    load_after: loadavg().map((x) => x.toFixed(2)).join(', '),
+    wall_s: (Date.now() - t0) / 1000,
+    timer_us: b0.timerResolutionUs,
+    isolated: b0.crossOriginIsolated,
+    user_agent: b0.userAgent,
+    options: { quick: Q, repeat: REPEAT, runs: RUNS, warmup: WARMUP, warmup_ms: WARMUP_MS, models: MODEL_KEYS ?? 'all', cold_models: coldKeys },
+  };
+  const loaded = (n) => sizes?.[n]?.files.filter((f) => f.path.endsWith('.js') || f.path.endsWith('.mjs')).map((f) => f.path.split('/').pop()) ?? [];
+  meta.litert_build = loaded('litert').filter((f) => f.startsWith('litert_wasm')).join(', ') || 'wasm/ single-threaded';
+  meta.tfjs_build = loaded('tfjs').filter((f) => f.startsWith('tflite_web_api')).join(', ') || 'wasm/ single-threaded';
+
+  const md = report(models, meta, reps, sizes);
+  console.log(md);
+  if (opt['md-out']) writeFileSync(opt['md-out'], `${md}\n`);
+  const jsonOut = opt['json-out'] ?? (Q ? null : join(REPO, 'tests/bench/results', `browser-${meta.date.slice(0, 10)}-${meta.commit}.json`));
+  if (jsonOut) {
+    mkdirSync(dirname(jsonOut), { recursive: true });
+    writeFileSync(jsonOut, `${JSON.stringify({ meta, models, sizes, reps }, null, 1)}\n`);
+    log(`wrote ${relative(process.cwd(), jsonOut)}`);
+  }
+
+  const { problems, warnings } = checks(models);
+  for (const x of warnings) log(`warning: ${x}`);
+  if (problems.length) {
+    log(`\nFAILED: ${problems.length} problem(s):`);
+    for (const p of problems) log(`  - ${p}`);
+    return 1;
+  }
+  log(`\nOK: every runtime that ran a model agrees with the others and with the reference (${models.length} models).`);
+  return 0;
+}
+
+process.exitCode = await main();
