@@ -1,0 +1,258 @@
+// End-to-end tests of the demo (web/) in Chromium: onboarding → feed with reasons,
+// interactions, persistence across reloads, controls, the privacy panel's export and
+// delete, the strict CSP, no third-party requests, and a phone viewport. Each step
+// saves a screenshot under artifacts/screenshots/.
+//
+//   scripts/test-web.sh            # builds the wasm, the package and the demo, then runs this
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DESKTOP, PHONE, feed, launch, openPage, overflowX, serveDemo, shot } from './harness.mjs';
+
+const PICKS = ['Sci-Fi', 'War', 'Thriller'];
+const PICK_IDS = ['sci-fi', 'war', 'thriller'];
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serveDemo();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** The app's own requests only: the page, its assets, the wasm and the bundle. */
+function assertOwnRequests(log) {
+  const origin = new URL(server.url).origin;
+  const foreign = log.requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual(foreign, [], 'requests to other origins');
+  for (const u of log.requests) {
+    const path = new URL(u).pathname;
+    assert.match(path, /^\/($|index\.html$|favicon\.svg$|assets\/|bundles\/movielens-100k\/)/, `unexpected request ${u}`);
+  }
+}
+
+describe('demo on a desktop viewport', () => {
+  let ctx;
+  before(async () => {
+    ctx = await openPage(browser, DESKTOP);
+  });
+  after(async () => {
+    await ctx.context.close();
+  });
+
+  test('is served under the strict CSP and starts with onboarding', async () => {
+    const { page, log } = ctx;
+    const response = await page.goto(server.url);
+    assert.equal(response.headers()['content-security-policy'], "script-src 'self' 'wasm-unsafe-eval'");
+    await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
+    const tiles = page.locator('.topic-tile');
+    assert.equal(await tiles.count(), 18);
+    assert.equal(await page.getByRole('button', { name: 'Show my feed' }).isDisabled(), true);
+    await shot(page, 'desktop-01-onboarding');
+    for (const label of PICKS) await page.getByRole('button', { name: new RegExp(`^${label}\\b`) }).click();
+    assert.equal(await page.locator('.topic-tile[aria-pressed="true"]').count(), 3);
+    await shot(page, 'desktop-02-onboarding-picked');
+    assert.deepEqual(log.errors, []);
+  });
+
+  test('onboarding leads to a feed of fitting titles with reasons', async () => {
+    const { page, log } = ctx;
+    await page.getByRole('button', { name: 'Show my feed' }).click();
+    await page.getByRole('heading', { name: 'For you' }).waitFor();
+    const items = await feed(page);
+    assert.equal(items.length, 24);
+    assert.equal(items[0].title, 'Star Wars');
+    // Every one of the first ten carries a picked genre and says why it is there.
+    for (const it of items.slice(0, 10)) {
+      assert.ok(it.genres.some((g) => PICKS.includes(g)), `${it.title} (${it.genres}) fits none of the picks`);
+      assert.ok(it.reason.length > 0, `${it.title} has no reason`);
+    }
+    assert.match(items[0].reason, /^Because you picked (Sci-Fi|War)$/);
+    // "Why this?" opens a disclosure with every reason.
+    const first = page.locator('#feed-grid article.card').first();
+    await first.getByText('Why this?').click();
+    assert.equal(await first.locator('details.why').getAttribute('open'), '');
+    const reasons = await first.locator('.reason-text').allTextContents();
+    assert.ok(reasons.includes('Because you picked Sci-Fi'), reasons.join(' | '));
+    assert.ok(reasons.includes('Popular with everyone'), reasons.join(' | '));
+    await first.locator('summary').focus();
+    await shot(page, 'desktop-03-feed-why');
+    // The numbers panel shows the model and a measured ranking latency.
+    assert.match(await page.locator('.panel-stats').innerText(), /sequence · f32/);
+    assert.match(await page.getByTestId('latency').innerText(), /\d ms/);
+    assert.match(await page.locator('.panel-stats').innerText(), /verified/);
+    assert.deepEqual(log.errors, []);
+  });
+
+  test('a like changes the feed at once and explains it', async () => {
+    const { page } = ctx;
+    const before = await feed(page);
+    await page.getByRole('button', { name: 'Like Star Wars' }).click();
+    await page.getByText(/Liked Star Wars\./).waitFor();
+    const afterLike = await feed(page);
+    assert.ok(!afterLike.some((i) => i.id === before[0].id), 'the liked title is still in the feed');
+    assert.notDeepEqual(afterLike.map((i) => i.id).slice(0, 10), before.map((i) => i.id).slice(1, 11));
+    const explained = afterLike.filter((i) => i.reasons.includes('Because you liked Star Wars'));
+    assert.ok(explained.length > 0, 'no card says "Because you liked Star Wars"');
+    assert.ok((await page.locator('.card-new').count()) > 0, 'no new titles marked');
+    assert.match(await page.locator('.feed-sub').innerText(), /1 like/);
+    await shot(page, 'desktop-04-after-like');
+
+    // "Not for me" hides the title and demotes similar ones.
+    const target = afterLike[1];
+    await page.getByRole('button', { name: `Not for me: ${target.title}` }).click();
+    await page.getByText(new RegExp(`Fewer titles like`)).waitFor();
+    const afterDislike = await feed(page);
+    assert.ok(!afterDislike.some((i) => i.id === target.id));
+    await page.getByRole('button', { name: /Unhide 1 title/ }).waitFor();
+  });
+
+  test('a reload keeps the profile', async () => {
+    const { page } = ctx;
+    const beforeReload = await feed(page);
+    await page.reload();
+    await page.getByRole('heading', { name: 'For you' }).waitFor();
+    await page.locator('#feed-grid article.card').first().waitFor();
+    const afterReload = await feed(page);
+    assert.deepEqual(afterReload.map((i) => i.id), beforeReload.map((i) => i.id));
+    assert.match(await page.locator('.feed-sub').innerText(), /Tuned for Sci-Fi, War and Thriller · 1 like/);
+  });
+
+  test('muting a topic removes its titles; the variety slider reorders', async () => {
+    const { page } = ctx;
+    const mute = page.getByRole('button', { name: 'Hide Sci-Fi' });
+    await mute.click();
+    await page.getByText('Sci-Fi is hidden.').waitFor();
+    assert.equal(await mute.getAttribute('aria-pressed'), 'true');
+    let items = await feed(page);
+    assert.equal(items.length, 24);
+    assert.deepEqual(items.filter((i) => i.genres.includes('Sci-Fi')).map((i) => i.title), []);
+    await mute.focus();
+    await shot(page, 'desktop-05-muted-scifi');
+
+    await mute.click();
+    await page.getByText('Sci-Fi is back.').waitFor();
+    items = await feed(page);
+    assert.ok(items.some((i) => i.genres.includes('Sci-Fi')));
+
+    const genresOfTop = (xs) => new Set(xs.slice(0, 8).flatMap((i) => i.genres)).size;
+    const low = await feed(page);
+    const slider = page.getByRole('slider', { name: 'Variety' });
+    await slider.fill('1');
+    await slider.dispatchEvent('change');
+    await page.waitForFunction(() => document.querySelector('.slider-value')?.textContent === 'High');
+    const high = await feed(page);
+    assert.notDeepEqual(high.map((i) => i.id), low.map((i) => i.id));
+    assert.ok(genresOfTop(high) >= genresOfTop(low), 'more variety should not narrow the genres');
+    // Stored: survives a reload.
+    await page.reload();
+    await page.locator('#feed-grid article.card').first().waitFor();
+    assert.equal(await page.getByRole('slider', { name: 'Variety' }).inputValue(), '1');
+  });
+
+  test('the privacy panel shows, exports and really deletes the data', async () => {
+    const { page, log } = ctx;
+    await page.getByRole('button', { name: 'Your data' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Your data' });
+    await dialog.waitFor();
+    assert.match(await dialog.innerText(), /No other network requests/);
+    assert.match(await dialog.getByTestId('event-summary').innerText(), /1 like, 1 dislike/);
+    await dialog.getByText('See everything stored').click();
+    const json = JSON.parse(await dialog.locator('pre.json').innerText());
+    assert.deepEqual(json.onboarding.picked_topics.sort(), [...PICK_IDS].sort());
+    assert.deepEqual(json.events.map((e) => [e.item, e.type]), [['50', 'like'], [json.events[1].item, 'dislike']]);
+    await shot(page, 'desktop-06-privacy');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      dialog.getByRole('button', { name: 'Export my data' }).click(),
+    ]);
+    assert.equal(download.suggestedFilename(), 'attune-profile.json');
+    const { readFile } = await import('node:fs/promises');
+    const exported = JSON.parse(await readFile(await download.path(), 'utf8'));
+    assert.equal(exported.events.length, 2);
+
+    await dialog.getByRole('button', { name: 'Delete my data' }).click();
+    await dialog.getByRole('button', { name: 'Yes, delete everything' }).click();
+    await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
+    await page.getByText('Your data was deleted from this device.').waitFor();
+    // Gone from IndexedDB, not only from the page: a reload starts over.
+    const stored = await page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const open = indexedDB.open('attune');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const db = open.result;
+            const get = db.transaction('profiles', 'readonly').objectStore('profiles').get('default');
+            get.onsuccess = () => resolve(get.result ?? null);
+            get.onerror = () => reject(get.error);
+          };
+        }),
+    );
+    assert.equal(stored, null);
+    await page.reload();
+    await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
+    assert.equal(await page.locator('.topic-tile[aria-pressed="true"]').count(), 0);
+    await shot(page, 'desktop-07-after-delete');
+
+    assertOwnRequests(log);
+    assert.deepEqual(log.errors, []);
+  });
+});
+
+describe('demo on a phone viewport (390×844)', () => {
+  let ctx;
+  before(async () => {
+    ctx = await openPage(browser, PHONE, { isMobile: true });
+  });
+  after(async () => {
+    await ctx.context.close();
+  });
+
+  test('onboarding, feed, settings sheet and privacy fit the screen', async () => {
+    const { page, log } = ctx;
+    await page.goto(server.url);
+    await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
+    assert.equal(await overflowX(page), 0);
+    await shot(page, 'phone-01-onboarding');
+
+    await onboardAfterGoto(page);
+    assert.equal(await overflowX(page), 0);
+    const first = page.locator('#feed-grid article.card').first();
+    await first.getByText('Why this?').click();
+    assert.equal(await overflowX(page), 0);
+    await shot(page, 'phone-02-feed');
+    await shot(page, 'phone-03-feed-full', { fullPage: true });
+
+    const tune = page.getByRole('button', { name: 'Tune' });
+    await tune.click();
+    assert.equal(await tune.getAttribute('aria-expanded'), 'true');
+    await page.getByRole('button', { name: 'Hide Thriller' }).click();
+    await page.getByText('Thriller is hidden.').waitFor();
+    assert.deepEqual((await feed(page)).filter((i) => i.genres.includes('Thriller')), []);
+    assert.equal(await overflowX(page), 0);
+    await shot(page, 'phone-04-tune');
+    await page.getByRole('button', { name: 'Close settings' }).click();
+    assert.equal(await tune.getAttribute('aria-expanded'), 'false');
+
+    await page.getByRole('button', { name: 'Your data' }).click();
+    await page.getByRole('dialog', { name: 'Your data' }).waitFor();
+    assert.equal(await overflowX(page), 0);
+    await shot(page, 'phone-05-privacy');
+
+    assertOwnRequests(log);
+    assert.deepEqual(log.errors, []);
+  });
+});
+
+async function onboardAfterGoto(page) {
+  for (const label of PICKS) await page.getByRole('button', { name: new RegExp(`^${label}\\b`) }).click();
+  await page.getByRole('button', { name: 'Show my feed' }).click();
+  await page.getByRole('heading', { name: 'For you' }).waitFor();
+  await page.locator('#feed-grid article.card').first().waitFor();
+}

@@ -1,0 +1,91 @@
+/** The demo's one door to the `attune` package: loads the bundle, opens the stored
+ *  profile, ranks and times each ranking. Views never touch the package directly. */
+import {
+  init,
+  loadBundle,
+  openProfile,
+  Ranker,
+  version,
+  type Bundle,
+  type BundleInfo,
+  type Catalog as CatalogJson,
+  type Controls,
+  type Manifest,
+  type Profile,
+  type ProfileData,
+  type Ranking,
+} from 'attune';
+
+export type { BundleInfo, Controls, ProfileData, RankedItem, Ranking, Reason } from 'attune';
+
+export interface Timed<T> {
+  value: T;
+  ms: number;
+}
+
+export class Engine {
+  private constructor(
+    private readonly bundle: Bundle,
+    private readonly profile: Profile,
+    private readonly ranker: Ranker,
+    /** From the first byte of wasm to a profile ready to rank. */
+    readonly loadMs: number,
+    readonly runtimeVersion: string,
+  ) {}
+
+  /** Starts the wasm, fetches and verifies the bundle, and opens the stored profile. */
+  static async start(bundleUrl: string, signatureKey: string): Promise<Engine> {
+    const t0 = performance.now();
+    await init();
+    // The default cache ('auto': the Cache API on a secure origin) keeps the model for
+    // the next visit; the manifest is revalidated each time, so a new bundle shows up.
+    const bundle = await loadBundle(bundleUrl, { signatureKey });
+    const profile = await openProfile({ bundle, name: 'default' });
+    return new Engine(bundle, profile, new Ranker(bundle), performance.now() - t0, version());
+  }
+
+  get info(): BundleInfo {
+    return this.bundle.info;
+  }
+
+  get manifest(): Manifest {
+    return this.bundle.data.manifest;
+  }
+
+  get catalog(): CatalogJson {
+    return this.bundle.data.catalog;
+  }
+
+  /** Everything stored about the user. */
+  data(): ProfileData {
+    return this.profile.data();
+  }
+
+  /** The user's data as the pretty JSON a download gets. */
+  exportText(): string {
+    return this.profile.exportJson();
+  }
+
+  rank(k: number, overrides: { diversity?: number; exploration?: number } = {}): Timed<Ranking> {
+    const t0 = performance.now();
+    const value = this.ranker.rank(this.profile, { k, ...overrides });
+    return { value, ms: performance.now() - t0 };
+  }
+
+  track(item: string, type: 'like' | 'dislike'): Promise<void> {
+    return this.profile.track({ item, type });
+  }
+
+  setPicks(picked: string[]): Promise<void> {
+    return this.profile.setOnboarding({ ...this.data().onboarding, picked_topics: picked });
+  }
+
+  updateControls(patch: Partial<Controls>): Promise<void> {
+    return this.profile.updateControls(patch);
+  }
+
+  /** Deletes the stored profile, the IndexedDB record too; the profile is empty after. */
+  deleteAll(): Promise<void> {
+    return this.profile.delete();
+  }
+}
