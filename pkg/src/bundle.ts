@@ -208,9 +208,12 @@ async function fromUrl(source: string | URL, options: LoadBundleOptions): Promis
     loaded += n;
     options.onProgress?.({ loaded, total, file });
   };
+  // Files are content-addressed: the key is the file's URL plus its sha256 from the
+  // manifest (the manifest itself is revalidated on every load, and its version and
+  // hash select the files). A new version fetches only the files that changed.
   const keys = new Map<string, string>();
   for (const [path, f] of listed) {
-    keys.set(path, withParams(new URL(path, manifestUrl), { 'attune-version': manifest.version, 'attune-sha256': f.sha256 }));
+    keys.set(path, withParams(new URL(path, manifestUrl), { 'attune-sha256': f.sha256 }));
   }
 
   const files = new Map<string, Uint8Array>([['manifest.json', manifestBytes]]);

@@ -1,8 +1,8 @@
 /**
  * Where downloaded bundle files are kept between visits: the Cache API or IndexedDB.
- * A file's key holds the bundle version and the file's sha256 from the manifest, so a
- * newly published bundle never reuses a stale file, and a file shared by two versions
- * is reused. After a successful load the files of older versions are pruned.
+ * A file's key holds its URL and its sha256 from the manifest, so a newly published
+ * version never reuses a stale file, and a file two versions share is reused. After a
+ * successful load the files no longer listed by the manifest are pruned.
  */
 import { FILES, request, transact } from './idb.js';
 

@@ -76,9 +76,11 @@ export class Profile {
     return this.#handle.eventCount();
   }
 
-  /** Records what the user did. `ts` defaults to now. A bad event throws
-   *  `E_PROFILE_INVALID` and changes nothing. */
-  track(event: ProfileEvent | ProfileEvent[]): Promise<void> {
+  /** Records what the user did (one event or a batch). `ts` defaults to now. A bad
+   *  event rejects with `E_PROFILE_INVALID` and changes nothing. The change is applied
+   *  in memory at once (a `rank` right after sees it); the promise settles when it is
+   *  stored. */
+  async track(event: ProfileEvent | ProfileEvent[]): Promise<void> {
     const events = Array.isArray(event) ? event : [event];
     const now = this.#now();
     // All or nothing: the events are checked by the engine one by one, so a bad event
@@ -96,7 +98,7 @@ export class Profile {
   }
 
   /** Stores the onboarding answers (missing lists are empty). */
-  setOnboarding(answers: Partial<Onboarding>): Promise<void> {
+  async setOnboarding(answers: Partial<Onboarding>): Promise<void> {
     const full: Onboarding = {
       picked_topics: answers.picked_topics ?? [],
       rejected_topics: answers.rejected_topics ?? [],
@@ -107,14 +109,14 @@ export class Profile {
   }
 
   /** Changes some controls, keeping the others. Values are checked (`E_PROFILE_INVALID`). */
-  updateControls(changes: Partial<Controls>): Promise<void> {
+  async updateControls(changes: Partial<Controls>): Promise<void> {
     const next = { ...this.data().controls, ...changes };
     engine(() => this.#handle.setControls(JSON.stringify(next)));
     return this.#changed();
   }
 
   /** Changes some settings, keeping the others. */
-  updateSettings(changes: Partial<Settings>): Promise<void> {
+  async updateSettings(changes: Partial<Settings>): Promise<void> {
     const next = { ...this.data().settings, ...changes };
     engine(() => this.#handle.setSettings(JSON.stringify(next)));
     return this.#changed();
