@@ -229,6 +229,9 @@ export interface RankedItem {
   /** The model's raw output. */
   model_score: number;
   reasons: Reason[];
+  /** The reasons as English text (the engine's `Reason::text`), same order; present
+   *  with engines that send it. `reasonText(reason)` gives the same words. */
+  why?: string[];
 }
 
 export interface Ranking {
