@@ -63,8 +63,22 @@ export function splitTitle(raw: string): { title: string; year: string } {
   return { title, year };
 }
 
-/** One hue per topic, spread around the wheel in manifest order: stable across reloads
- *  and independent of the list. */
-export function topicHue(topicIndex: number, count: number): number {
-  return Math.round((topicIndex * 360) / Math.max(count, 1) + 8) % 360;
+/** Hues for topic accents, by position in the manifest: hand-picked so neighbours
+ *  differ and none lands on the muddy yellow-greens; more topics wrap around. */
+const HUES = [4, 22, 48, 95, 200, 228, 160, 262, 285, 210, 340, 312, 245, 330, 188, 275, 352, 30];
+
+export function topicHue(topicIndex: number): number {
+  return HUES[((topicIndex % HUES.length) + HUES.length) % HUES.length];
+}
+
+/** A poster's two hues: the item's most specific genre (the last in manifest order;
+ *  Action and Drama come first and say the least) and its first, nudged by the id so
+ *  that neighbours with the same genres still look different. */
+export function posterHues(id: string, topicIndices: number[]): [number, number] {
+  let hash = 0;
+  for (const ch of id) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  const jitter = (hash % 31) - 15;
+  const last = topicIndices[topicIndices.length - 1] ?? hash % HUES.length;
+  const first = topicIndices.length > 1 ? topicIndices[0] : last + 5;
+  return [(topicHue(last) + jitter + 360) % 360, (topicHue(first) - jitter + 360) % 360];
 }

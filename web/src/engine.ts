@@ -5,12 +5,14 @@ import {
   loadBundle,
   openProfile,
   Ranker,
+  readStoredProfile,
   version,
   type Bundle,
   type BundleInfo,
   type Catalog as CatalogJson,
   type Controls,
   type Manifest,
+  type Onboarding,
   type Profile,
   type ProfileData,
   type Ranking,
@@ -44,6 +46,25 @@ export class Engine {
     return new Engine(bundle, profile, new Ranker(bundle), performance.now() - t0, version());
   }
 
+  /** Whether this browser holds a profile with answers or events, read straight from
+   *  IndexedDB without the wasm: returning users skip the onboarding screen. A record
+   *  that cannot be read counts as present, so `start` reports it instead of hiding it. */
+  static async hasStoredProfile(): Promise<boolean> {
+    let text: string | undefined;
+    try {
+      text = await readStoredProfile('default');
+    } catch {
+      return false;
+    }
+    if (text === undefined) return false;
+    try {
+      const p = JSON.parse(text) as Partial<ProfileData>;
+      return (p.onboarding?.picked_topics?.length ?? 0) > 0 || (p.events?.length ?? 0) > 0 || (p.onboarding?.liked_items?.length ?? 0) > 0;
+    } catch {
+      return true;
+    }
+  }
+
   get info(): BundleInfo {
     return this.bundle.info;
   }
@@ -74,6 +95,10 @@ export class Engine {
 
   track(item: string, type: 'like' | 'dislike'): Promise<void> {
     return this.profile.track({ item, type });
+  }
+
+  setOnboarding(answers: Onboarding): Promise<void> {
+    return this.profile.setOnboarding(answers);
   }
 
   setPicks(picked: string[]): Promise<void> {

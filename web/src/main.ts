@@ -1,3 +1,4 @@
+import { loadBundleData, type BundleData, type Catalog as CatalogJson } from 'attune/onboarding';
 import './styles.css';
 import { Catalog } from './catalog';
 import { h, icon } from './dom';
@@ -16,7 +17,11 @@ const FEED_SIZE = 24;
  *  change (the profile is the only state; the page keeps nothing of its own). */
 class App {
   private engine!: Engine;
+  private ready: Promise<Engine> | null = null;
   private catalog!: Catalog;
+  private data: (BundleData & { catalog: CatalogJson }) | null = null;
+  /** True while the onboarding screen is up (the engine may still be loading). */
+  private onboarding = false;
   private shownIds = new Set<string>();
   private latencies: number[] = [];
   private lastMs: number | null = null;
@@ -47,6 +52,7 @@ class App {
   );
   private grid: HTMLElement | null = null;
   private feedSub: HTMLElement | null = null;
+  private speed: HTMLElement | null = null;
   private sidebar: HTMLElement | null = null;
   private statsSlot: HTMLElement | null = null;
   private toastTimer = 0;
@@ -82,17 +88,32 @@ class App {
     this.main.replaceChildren(this.loadingView());
   }
 
+  /** Starts the engine and, at the same time, paints what needs no wasm: a new user
+   *  sees the onboarding screen as soon as manifest.json and catalog.json are in; a
+   *  returning one sees the feed when the engine is ready. */
   async start(): Promise<void> {
+    const manifestUrl = new URL(`${__BUNDLE_PATH__}manifest.json`, document.baseURI).href;
+    const ready = Engine.start(manifestUrl, __BUNDLE_KEY__);
+    ready.catch(() => {}); // reported below, where it is awaited
+    this.ready = ready;
+    if (!(await Engine.hasStoredProfile())) {
+      try {
+        this.data = await loadBundleData(manifestUrl);
+        this.catalog = new Catalog(this.data.manifest, this.data.catalog);
+        this.showOnboarding();
+      } catch {
+        // The engine's load reports the same problem with more detail.
+      }
+    }
     try {
-      this.engine = await Engine.start(new URL(`${__BUNDLE_PATH__}manifest.json`, document.baseURI).href, __BUNDLE_KEY__);
+      this.engine = await ready;
     } catch (err) {
       this.main.replaceChildren(this.errorView(err));
       return;
     }
-    this.catalog = new Catalog(this.engine.manifest, this.engine.catalog);
-    const data = this.engine.data();
-    if (data.onboarding.picked_topics.length === 0 && data.events.length === 0) this.showOnboarding();
-    else this.showFeed();
+    this.data ??= { manifest: this.engine.manifest, catalog: this.engine.catalog };
+    this.catalog ??= new Catalog(this.engine.manifest, this.engine.catalog);
+    if (!this.onboarding) this.showFeed();
   }
 
   // --- views -------------------------------------------------------------------------
@@ -124,29 +145,42 @@ class App {
 
   private showOnboarding(editing = false): void {
     this.setChrome(false);
-    const data = this.engine.data();
+    this.onboarding = true;
+    const data = this.data!;
     this.main.replaceChildren(
       onboardingView({
-        manifest: this.engine.manifest,
+        data,
+        manifest: data.manifest,
         catalog: this.catalog,
-        initial: data.onboarding.picked_topics,
+        initial: editing ? this.engine.data().onboarding.picked_topics : undefined,
         onCancel: editing ? () => this.showFeed() : undefined,
-        onDone: async (picked) => {
-          await this.engine.setPicks(picked);
+        onDone: async (answers) => {
+          this.onboarding = false;
+          if (!this.engine) this.main.replaceChildren(this.loadingView());
+          let engine: Engine;
+          try {
+            engine = await this.ready!;
+          } catch {
+            return; // start() shows the error
+          }
+          if (editing) await engine.setPicks(answers.picked_topics);
+          else await engine.setOnboarding(answers);
           this.shownIds.clear();
           this.showFeed();
           this.say(editing ? 'Genres updated. Your feed is re-ranked.' : 'Your feed is ready.');
         },
       }),
     );
-    this.main.focus({ preventScroll: true });
     window.scrollTo(0, 0);
   }
 
   private showFeed(): void {
+    this.onboarding = false;
     this.setChrome(true);
+    window.scrollTo(0, 0);
     this.grid = h('div', { class: 'grid', id: 'feed-grid' });
     this.feedSub = h('p', { class: 'feed-sub' });
+    this.speed = h('p', { class: 'speed' });
     this.statsSlot = h('div', { class: 'stats-slot' });
     this.sidebar = h(
       'aside',
@@ -174,7 +208,7 @@ class App {
         h(
           'section',
           { class: 'feed', 'aria-labelledby': 'feed-title' },
-          h('div', { class: 'feed-head' }, h('h1', { id: 'feed-title' }, 'For you'), this.feedSub),
+          h('div', { class: 'feed-head' }, h('div', {}, h('h1', { id: 'feed-title' }, 'For you'), this.feedSub), this.speed),
           this.grid,
         ),
         this.sidebar,
@@ -260,6 +294,10 @@ class App {
     if (likes) parts.push(`${likes} like${likes === 1 ? '' : 's'}`);
     if (data.controls.muted_topics.length) parts.push(`${data.controls.muted_topics.length} hidden genre${data.controls.muted_topics.length === 1 ? '' : 's'}`);
     this.feedSub.textContent = parts.join(' · ');
+    this.speed?.replaceChildren(
+      icon('chip', 15),
+      `Ranked on your device in ${ms < 10 ? ms.toFixed(1) : Math.round(ms)} ms`,
+    );
 
     this.statsSlot.replaceChildren(
       statsPanel({

@@ -51,17 +51,22 @@ describe('demo on a desktop viewport', () => {
     await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
     const tiles = page.locator('.topic-tile');
     assert.equal(await tiles.count(), 18);
-    assert.equal(await page.getByRole('button', { name: 'Show my feed' }).isDisabled(), true);
+    assert.equal(await page.getByRole('button', { name: 'Next' }).isDisabled(), true);
     await shot(page, 'desktop-01-onboarding');
     for (const label of PICKS) await page.getByRole('button', { name: new RegExp(`^${label}\\b`) }).click();
     assert.equal(await page.locator('.topic-tile[aria-pressed="true"]').count(), 3);
     await shot(page, 'desktop-02-onboarding-picked');
+    // The optional second step offers well-known titles of the picked genres.
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('heading', { name: 'Any favourites here?' }).waitFor();
+    assert.ok((await page.locator('.seed-tile').count()) >= 6);
+    await shot(page, 'desktop-03-onboarding-favourites');
     assert.deepEqual(log.errors, []);
   });
 
   test('onboarding leads to a feed of fitting titles with reasons', async () => {
     const { page, log } = ctx;
-    await page.getByRole('button', { name: 'Show my feed' }).click();
+    await page.getByRole('button', { name: 'Skip' }).click();
     await page.getByRole('heading', { name: 'For you' }).waitFor();
     const items = await feed(page);
     assert.equal(items.length, 24);
@@ -80,7 +85,8 @@ describe('demo on a desktop viewport', () => {
     assert.ok(reasons.includes('Because you picked Sci-Fi'), reasons.join(' | '));
     assert.ok(reasons.includes('Popular with everyone'), reasons.join(' | '));
     await first.locator('summary').focus();
-    await shot(page, 'desktop-03-feed-why');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, 'desktop-04-feed-why');
     // The numbers panel shows the model and a measured ranking latency.
     assert.match(await page.locator('.panel-stats').innerText(), /sequence · f32/);
     assert.match(await page.getByTestId('latency').innerText(), /\d ms/);
@@ -100,7 +106,7 @@ describe('demo on a desktop viewport', () => {
     assert.ok(explained.length > 0, 'no card says "Because you liked Star Wars"');
     assert.ok((await page.locator('.card-new').count()) > 0, 'no new titles marked');
     assert.match(await page.locator('.feed-sub').innerText(), /1 like/);
-    await shot(page, 'desktop-04-after-like');
+    await shot(page, 'desktop-05-after-like');
 
     // "Not for me" hides the title and demotes similar ones.
     const target = afterLike[1];
@@ -132,7 +138,7 @@ describe('demo on a desktop viewport', () => {
     assert.equal(items.length, 24);
     assert.deepEqual(items.filter((i) => i.genres.includes('Sci-Fi')).map((i) => i.title), []);
     await mute.focus();
-    await shot(page, 'desktop-05-muted-scifi');
+    await shot(page, 'desktop-06-muted-scifi');
 
     await mute.click();
     await page.getByText('Sci-Fi is back.').waitFor();
@@ -165,7 +171,7 @@ describe('demo on a desktop viewport', () => {
     const json = JSON.parse(await dialog.locator('pre.json').innerText());
     assert.deepEqual(json.onboarding.picked_topics.sort(), [...PICK_IDS].sort());
     assert.deepEqual(json.events.map((e) => [e.item, e.type]), [['50', 'like'], [json.events[1].item, 'dislike']]);
-    await shot(page, 'desktop-06-privacy');
+    await shot(page, 'desktop-07-privacy');
 
     const [download] = await Promise.all([
       page.waitForEvent('download'),
@@ -198,7 +204,7 @@ describe('demo on a desktop viewport', () => {
     await page.reload();
     await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
     assert.equal(await page.locator('.topic-tile[aria-pressed="true"]').count(), 0);
-    await shot(page, 'desktop-07-after-delete');
+    await shot(page, 'desktop-08-after-delete');
 
     assertOwnRequests(log);
     assert.deepEqual(log.errors, []);
@@ -214,20 +220,42 @@ describe('demo on a phone viewport (390×844)', () => {
     await ctx.context.close();
   });
 
-  test('onboarding, feed, settings sheet and privacy fit the screen', async () => {
+  test('onboarding paints before the engine, then feed, settings sheet and privacy fit the screen', async () => {
     const { page, log } = ctx;
+    // Hold the .wasm back: the genres must be on screen without it.
+    let release;
+    const gate = new Promise((r) => (release = r));
+    await page.route('**/*.wasm', async (route) => {
+      await gate;
+      await route.continue();
+    });
     await page.goto(server.url);
     await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
+    assert.equal(await page.locator('.topic-tile').count(), 18);
     assert.equal(await overflowX(page), 0);
     await shot(page, 'phone-01-onboarding');
+    release();
 
-    await onboardAfterGoto(page);
+    for (const label of PICKS) await page.getByRole('button', { name: new RegExp(`^${label}\\b`) }).click();
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByRole('heading', { name: 'Any favourites here?' }).waitFor();
+    await page.getByRole('button', { name: /^Star Wars/ }).click();
     assert.equal(await overflowX(page), 0);
+    await shot(page, 'phone-02-favourites');
+    await page.getByRole('button', { name: 'Show my feed' }).click();
+    await page.getByRole('heading', { name: 'For you' }).waitFor();
+    await page.locator('#feed-grid article.card').first().waitFor();
+    // A favourite from onboarding is history: the feed says so and leaves it out.
+    const items = await feed(page);
+    assert.ok(!items.some((i) => i.title === 'Star Wars'));
+    assert.ok(items.some((i) => i.reason === 'Because you liked Star Wars'), items.map((i) => i.reason).join(' | '));
+    assert.equal(await overflowX(page), 0);
+    await shot(page, 'phone-03-feed');
     const first = page.locator('#feed-grid article.card').first();
     await first.getByText('Why this?').click();
     assert.equal(await overflowX(page), 0);
-    await shot(page, 'phone-02-feed');
-    await shot(page, 'phone-03-feed-full', { fullPage: true });
+    await shot(page, 'phone-04-feed-why');
+    await shot(page, 'phone-05-feed-full', { fullPage: true });
 
     const tune = page.getByRole('button', { name: 'Tune' });
     await tune.click();
@@ -236,23 +264,16 @@ describe('demo on a phone viewport (390×844)', () => {
     await page.getByText('Thriller is hidden.').waitFor();
     assert.deepEqual((await feed(page)).filter((i) => i.genres.includes('Thriller')), []);
     assert.equal(await overflowX(page), 0);
-    await shot(page, 'phone-04-tune');
+    await shot(page, 'phone-06-tune');
     await page.getByRole('button', { name: 'Close settings' }).click();
     assert.equal(await tune.getAttribute('aria-expanded'), 'false');
 
     await page.getByRole('button', { name: 'Your data' }).click();
     await page.getByRole('dialog', { name: 'Your data' }).waitFor();
     assert.equal(await overflowX(page), 0);
-    await shot(page, 'phone-05-privacy');
+    await shot(page, 'phone-07-privacy');
 
     assertOwnRequests(log);
     assert.deepEqual(log.errors, []);
   });
 });
-
-async function onboardAfterGoto(page) {
-  for (const label of PICKS) await page.getByRole('button', { name: new RegExp(`^${label}\\b`) }).click();
-  await page.getByRole('button', { name: 'Show my feed' }).click();
-  await page.getByRole('heading', { name: 'For you' }).waitFor();
-  await page.locator('#feed-grid article.card').first().waitFor();
-}

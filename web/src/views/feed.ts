@@ -1,5 +1,5 @@
 import { h, icon } from '../dom';
-import { type Catalog, topicHue } from '../catalog';
+import { type Catalog, posterHues } from '../catalog';
 import type { RankedItem, Reason } from '../engine';
 
 /** English for one reason, from the reason's own fields (the same wording as the Rust
@@ -57,9 +57,7 @@ export function cardView(o: CardOptions): HTMLElement {
   const year = meta?.year ?? '';
   const topics = meta?.topics ?? [];
   const titleId = `title-${item.id}`;
-  const firstTopic = topics[0];
-  const topicIndex = firstTopic ? catalog.topics.findIndex((t) => t.id === firstTopic) : 0;
-  const second = topics[1] ? catalog.topics.findIndex((t) => t.id === topics[1]) : topicIndex + 3;
+  const [h1, h2] = posterHues(item.id, topics.map((t) => catalog.topics.findIndex((x) => x.id === t)));
 
   // No artwork in the catalog: a poster drawn from the title's genres carries the title.
   const poster = h(
@@ -71,11 +69,12 @@ export function cardView(o: CardOptions): HTMLElement {
       h('span', { class: 'poster-rank', 'aria-label': `Rank ${item.rank}` }, String(item.rank)),
       o.isNew ? h('span', { class: 'badge-new' }, 'New for you') : null,
     ),
+    h('span', { class: 'poster-mark', 'aria-hidden': 'true' }, initial(title)),
     h('h3', { class: 'poster-title', id: titleId }, title),
     year ? h('span', { class: 'poster-year' }, year) : null,
   );
-  poster.style.setProperty('--h1', String(topicHue(topicIndex, catalog.topics.length)));
-  poster.style.setProperty('--h2', String(topicHue(second, catalog.topics.length)));
+  poster.style.setProperty('--h1', String(h1));
+  poster.style.setProperty('--h2', String(h2));
 
   const reasons = item.reasons.length ? item.reasons : [];
   const headline = reasons[0];
@@ -155,4 +154,10 @@ export function skeletonCards(n: number): HTMLElement[] {
       h('div', { class: 'card-body' }, h('div', { class: 'sk sk-title' }), h('div', { class: 'sk sk-line' }), h('div', { class: 'sk sk-line short' })),
     ),
   );
+}
+
+/** The first letter or digit of a title, for the poster's large backdrop glyph. */
+function initial(title: string): string {
+  const m = /[\p{L}\p{N}]/u.exec(title.replace(/^(The|A|An) /, ''));
+  return m ? m[0].toUpperCase() : '';
 }
