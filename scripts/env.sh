@@ -10,8 +10,6 @@ export NEXT_TELEMETRY_DISABLED=1
 export npm_config_fund=false
 export npm_config_audit=false
 export npm_config_update_notifier=false
-# The exact wasm-bindgen of Cargo.lock; the CLI must match the crate.
-export ATTUNE_WASM_BINDGEN_VERSION=0.2.130
 export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
 export WASM_OPT_BIN="$_attune_root/node_modules/.bin/wasm-opt"
 export ESBUILD_BIN="$_attune_root/node_modules/.bin/esbuild"

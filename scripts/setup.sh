@@ -21,6 +21,18 @@ for t in wasm32-wasip1 wasm32-unknown-unknown; do
   fi
 done
 
+# --- wasm-bindgen-cli at exactly the crate's version. Compiling it takes 8-12 minutes
+# cold and is CPU-bound, so it runs in the background while the network-bound installs
+# below (pip, npm, apt) proceed; it is waited for at the end.
+wb_version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+wb_pid=""
+mkdir -p .tools
+if [ "$("$HOME/.cargo/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]; then
+  log "wasm-bindgen-cli $wb_version: installing in the background"
+  cargo install --quiet wasm-bindgen-cli --version "=$wb_version" >.tools/wasm-bindgen-install.log 2>&1 &
+  wb_pid=$!
+fi
+
 # --- Python: the reference interpreter (ai-edge-litert) for differential conformance,
 # and TensorFlow for the training pipeline's tests.
 log "python venv"
@@ -59,10 +71,14 @@ else
   echo "already installed ($npm_stamp)"
 fi
 
-# --- wasm-bindgen-cli at exactly the crate's version (about 12 minutes cold).
-log "wasm-bindgen-cli $ATTUNE_WASM_BINDGEN_VERSION"
-if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $ATTUNE_WASM_BINDGEN_VERSION" ]; then
-  cargo install --quiet wasm-bindgen-cli --version "=$ATTUNE_WASM_BINDGEN_VERSION"
+# --- wasm-bindgen-cli: started in the background above; wait for it here.
+log "wasm-bindgen-cli $wb_version"
+if [ -n "$wb_pid" ]; then
+  if ! wait "$wb_pid"; then
+    cat .tools/wasm-bindgen-install.log
+    echo "installing wasm-bindgen-cli failed"
+    exit 1
+  fi
 fi
 wasm-bindgen --version
 

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
 bash scripts/setup.sh || { echo "setup failed"; exit 1; }
+source scripts/env.sh
 
 passed=0
 failed=0
@@ -37,13 +38,17 @@ step "cargo clippy" cargo clippy --release --workspace --all-targets -- -D warni
 step "cargo test" cargo test --profile release --workspace
 step "build attune (native)" cargo build --release -p attune-cli
 step "conformance (native)" ./target/release/attune conform -q tests/conformance "$shared" models
-step "build attune (wasm32-wasip1 +simd128)" cargo build --release --target wasm32-wasip1 -p attune-cli
-step "conformance (wasm, node WASI)" node --no-warnings tests/wasm/run-wasi.mjs target/wasm32-wasip1/release/attune.wasm conform -q tests/conformance "$shared" models
+# The browser/Worker module as shipped in the npm package (wasm32-unknown-unknown,
+# +simd128, wasm-bindgen, wasm-opt), checked against the same references under node.
+step "build wasm module (pkg/wasm)" scripts/build-wasm.sh
+step "conformance (shipped wasm module, node)" node tests/wasm/module-check.mjs conform tests/conformance "$shared" models
 step "differential conformance vs LiteRT (native)" .venv/bin/python tests/conformance/differential.py --attune target/release/attune tests/conformance "$shared" models
 step "training pipeline (pytest)" bash -c 'cd training && ../.venv/bin/python -m pytest -q tests'
 step "attune golden ranking cases (native)" ./target/release/attune golden-check tests/golden
-step "attune golden ranking cases (wasm, node WASI)" node --no-warnings tests/wasm/run-wasi.mjs target/wasm32-wasip1/release/attune.wasm golden-check tests/golden
+step "attune golden ranking cases (shipped wasm module, node)" node tests/wasm/module-check.mjs golden tests/golden
 step "attune eval = training metrics (MovieLens ms track)" bash -c '.venv/bin/python crates/attune/scripts/ml100k_events.py && for b in sequence ranking; do ./target/release/attune eval models/movielens-100k/$b --events training/.cache/movielens-100k/events.csv --expect models/movielens-100k/eval/metrics.json || exit 1; done'
+step "npm package (publint, attw, vitest, Chromium)" scripts/test-pkg.sh
+step "demo app (Chromium end to end)" scripts/test-web.sh
 
 printf '\n'
 for f in "${failures[@]}"; do echo "failed: $f"; done

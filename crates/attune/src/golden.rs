@@ -68,8 +68,17 @@ fn close(a: f32, b: f32) -> bool {
 
 /// Compares a ranking with the expectation; returns the differences (empty = pass).
 pub fn compare(expect: &[ExpectedItem], got: &Ranking) -> Vec<String> {
-    let got = expected(got);
     let mut diffs = vec![];
+    for it in &got.items {
+        let texts: Vec<String> = it.reasons.iter().map(|r| r.text()).collect();
+        if it.why != texts {
+            diffs.push(format!(
+                "{}: why {:?} differs from its reasons {texts:?}",
+                it.id, it.why
+            ));
+        }
+    }
+    let got = expected(got);
     if got.len() != expect.len() {
         diffs.push(format!("{} items, expected {}", got.len(), expect.len()));
     }

@@ -246,6 +246,10 @@ pub struct RankedItem {
     pub model_score: f32,
     /// Reasons, most personal first.
     pub reasons: Vec<Reason>,
+    /// The reasons as English display text ([`Reason::text`]), in the same order, so
+    /// that every target (browser, Worker, CLI) shows the same words.
+    #[serde(default)]
+    pub why: Vec<String>,
 }
 
 /// What the model was given, for troubleshooting a recommendation.
@@ -907,6 +911,7 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
                 rank: pos + 1,
                 score: adj[j],
                 model_score: raw[j],
+                why: reasons.iter().map(Reason::text).collect(),
                 reasons,
             }
         })
