@@ -1,6 +1,7 @@
 // The models of the browser benchmark: the same case folders, in the same order, as
-// DEFAULT_MODELS in tests/bench/bench_native.py (keep the two lists in step), so the
-// browser figures line up with the native and node ones in BENCHMARKS.md.
+// DEFAULT_MODELS in tests/bench/bench_native.py (keep the two lists in step), plus its
+// one-op TRIVIAL_CASE, so the browser figures line up with the native and node ones in
+// BENCHMARKS.md.
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,8 @@ export const MODELS = [
   ['seq_lstm', 'LSTM (Keras 3, WHILE) + top-10', 'tests/conformance/models/seq_lstm/case_0'],
   ['seq_lstm_tfkeras', 'LSTM (tf_keras, UNIDIR._SEQ._LSTM) + top-10', 'tests/conformance/models/seq_lstm_tfkeras/case_0'],
   ['rec_cnn', 'official TFLite rec. CNN, top-100', '../shared/conformance/tflite-examples-recommendation-cnn/case_0'],
+  // bench_native.py's TRIVIAL_CASE: a one-op model, for the fixed cost of one run
+  ['abs_one_op', 'one-op model (ABS on f32[3,7]): fixed cost per run', 'tests/conformance/ops/abs/case_0'],
 ];
 
 // What the page gets for each model: where to fetch the model, the inputs and the

@@ -36,13 +36,12 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { REPO } from './models.mjs';
 import { startServer, versions } from './server.mjs';
 
-const RUNTIMES = ['attune', 'litert', 'tfjs'];
 const NAMES = { attune: 'Attune', litert: 'LiteRT.js', tfjs: 'tfjs-tflite' };
 const PEERS = ['litert', 'tfjs'];
 
@@ -76,8 +75,14 @@ const { values: opt } = parseArgs({
     'attune-dir': { type: 'string' },
     profile: { type: 'boolean', default: false },
     chromium: { type: 'string' },
+    'attune-alt': { type: 'string' },
+    'attune-alt-label': { type: 'string', default: 'alt. build' },
   },
 });
+const ALT_DIR = opt['attune-alt'] ? resolve(opt['attune-alt']) : null;
+const RUNTIMES = ['attune', 'litert', 'tfjs', ...(ALT_DIR ? ['attune_alt'] : [])];
+NAMES.attune_alt = `Attune (${opt['attune-alt-label']})`;
+const isAttune = (n) => n === 'attune' || n === 'attune_alt';
 const Q = opt.quick;
 const REPEAT = Number(opt.repeat ?? (Q ? 1 : 5));
 const RUNS = Number(opt.runs ?? (Q ? 20 : 200));
@@ -85,7 +90,8 @@ const WARMUP = Number(opt.warmup ?? (Q ? 5 : 20));
 const WARMUP_MS = Number(opt['warmup-ms'] ?? (Q ? 0 : 300));
 const MODEL_KEYS = opt.models ? opt.models.split(',') : undefined;
 const CHROMIUM = opt.chromium ?? process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const ATTUNE_DIR = opt['attune-dir'] ? join(process.cwd(), opt['attune-dir']) : join(REPO, 'pkg/wasm');
+const ATTUNE_DIR = opt['attune-dir'] ? resolve(opt['attune-dir']) : join(REPO, 'pkg/wasm');
+// (ALT_DIR and RUNTIMES are set right after the options are parsed, above)
 
 const sh = (cmd, args) => { try { return execFileSync(cmd, args, { cwd: REPO, encoding: 'utf8' }).trim(); } catch { return '?'; } };
 const median = (xs) => {
@@ -223,6 +229,10 @@ function machine(browserVersion) {
       sha256: createHash('sha256').update(readFileSync(wasm)).digest('hex').slice(0, 12),
     },
     versions: versions(),
+    attune_alt: ALT_DIR ? {
+      path: relative(REPO, join(ALT_DIR, 'attune_bg.wasm')),
+      sha256: createHash('sha256').update(readFileSync(join(ALT_DIR, 'attune_bg.wasm'))).digest('hex').slice(0, 12),
+    } : undefined,
   };
 }
 
@@ -287,7 +297,7 @@ function checks(models) {
     for (const name of RUNTIMES) {
       const r = m.rt[name];
       if (r.error) {
-        if (name === 'attune') problems.push(`${m.key}: Attune failed: ${r.error}`);
+        if (isAttune(name)) problems.push(`${m.key}: ${NAMES[name]} failed: ${r.error}`);
         else if (!KNOWN_UNSUPPORTED[name]?.[m.key]) problems.push(`${m.key}: ${NAMES[name]} failed, not a known limitation: ${r.error}`);
       } else if (KNOWN_UNSUPPORTED[name]?.[m.key]) {
         warnings.push(`${m.key}: ${NAMES[name]} now runs it (listed as unsupported)`);
@@ -295,7 +305,7 @@ function checks(models) {
       for (const v of r.vs_reference) {
         if (!v.ok) problems.push(`${m.key}: ${NAMES[name]} differs from the reference: ${v.note}`);
       }
-      if (r.cold?.error && !(name !== 'attune' && KNOWN_UNSUPPORTED[name]?.[m.key])) {
+      if (r.cold?.error && !KNOWN_UNSUPPORTED[name]?.[m.key]) {
         problems.push(`${m.key}: ${NAMES[name]} cold start failed: ${r.cold.error}`);
       }
     }
@@ -335,7 +345,8 @@ function report(models, meta, reps, sizes) {
   w(`Runtimes: Attune \`${meta.attune_wasm.path}\` (checkout ${meta.commit}, built ${meta.attune_wasm.built}, sha256 ${meta.attune_wasm.sha256}); `
     + `LiteRT.js \`@litertjs/core\` ${v.litert} (\`${meta.litert_build}\`); `
     + `tfjs-tflite ${v.tfjs_tflite} with tfjs-core ${v.tfjs_core} + tfjs-backend-cpu ${v.tfjs_backend_cpu} (\`${meta.tfjs_build}\`); `
-    + `esbuild ${v.esbuild}, playwright-core ${v.playwright_core}, node ${meta.node}.`);
+    + `esbuild ${v.esbuild}, playwright-core ${v.playwright_core}, node ${meta.node}.`
+    + (meta.attune_alt ? ` ${NAMES.attune_alt}: \`${meta.attune_alt.path}\` (sha256 ${meta.attune_alt.sha256}).` : ''));
   w();
 
   w(`#### Inference, µs (median over ${REPEAT} browser run(s) of each run's p50 and p90)`);
@@ -368,6 +379,20 @@ function report(models, meta, reps, sizes) {
     w();
   }
 
+  if (RUNTIMES.includes('attune_alt')) {
+    const A = NAMES.attune_alt;
+    w(`#### ${A}: the same page and runs, µs`);
+    w();
+    w(`| model | Attune p50 | ${A} p50 | ${A} / Attune | ${A} / LiteRT.js | ${A} / tfjs-tflite | ${A} p90 |`);
+    w('|---|--:|--:|--:|--:|--:|--:|');
+    for (const m of models) {
+      const a = m.rt.attune_alt.p50_us;
+      w(`| ${m.label} | ${cell(m, 'attune', 'p50_us', fmtUs)} | ${cell(m, 'attune_alt', 'p50_us', fmtUs)} | ${ratio(a, m.rt.attune.p50_us)} | `
+        + `${m.rt.litert.error ? '–' : ratio(a, m.rt.litert.p50_us)} | ${m.rt.tfjs.error ? '–' : ratio(a, m.rt.tfjs.p50_us)} | ${cell(m, 'attune_alt', 'p90_us', fmtUs)} |`);
+    }
+    w();
+  }
+
   w('#### Do the outputs agree? Max abs diff of the float outputs (worst over the runs)');
   w();
   w('Compared element by element after the first run, before timing; int32 outputs (top-k ids) '
@@ -389,7 +414,8 @@ function report(models, meta, reps, sizes) {
       if (!vs.length) return undefined;
       return vs.reduce((a, x) => ({ ok: a.ok && x.ok, maxFloat: Math.max(a.maxFloat, x.maxFloat ?? 0), maxInt: Math.max(a.maxInt, x.maxInt ?? 0), idMismatches: Math.max(a.idMismatches, x.idMismatches ?? 0) }), { ok: true, maxFloat: 0, maxInt: 0, idMismatches: 0 });
     };
-    w(`| ${m.label} | ${fd(m.agree['attune~litert'])} | ${fd(m.agree['attune~tfjs'])} | ${fd(m.agree['litert~tfjs'])} | ${fd(ref('attune'))} | ${fd(ref('litert'))} | ${fd(ref('tfjs'))} |`);
+    w(`| ${m.label} | ${fd(m.agree['attune~litert'] ?? m.agree['litert~attune'])} | ${fd(m.agree['attune~tfjs'] ?? m.agree['tfjs~attune'])} | `
+      + `${fd(m.agree['litert~tfjs'] ?? m.agree['tfjs~litert'])} | ${fd(ref('attune'))} | ${fd(ref('litert'))} | ${fd(ref('tfjs'))} |`);
   }
   w();
 
@@ -397,12 +423,13 @@ function report(models, meta, reps, sizes) {
   if (withCold.length) {
     w(`#### Cold start, ms (median over ${REPEAT} run(s)): fresh page, empty cache, runtime JS import → wasm init → model fetch → load → first result`);
     w();
-    w('| model | Attune | LiteRT.js | tfjs-tflite | Attune / LiteRT.js | Attune / tfjs-tflite |');
-    w('|---|--:|--:|--:|--:|--:|');
+    const altCol = RUNTIMES.includes('attune_alt');
+    w(`| model | Attune | LiteRT.js | tfjs-tflite | Attune / LiteRT.js | Attune / tfjs-tflite |${altCol ? ` ${NAMES.attune_alt} |` : ''}`);
+    w(`|---|--:|--:|--:|--:|--:|${altCol ? '--:|' : ''}`);
     for (const m of withCold) {
       const c = (n) => m.rt[n].cold;
       const v2 = (n) => (c(n) == null ? '–' : c(n).total_ms == null ? '✗' : fmtMs(c(n).total_ms));
-      w(`| ${m.label} | ${v2('attune')} | ${v2('litert')} | ${v2('tfjs')} | ${ratio(c('attune')?.total_ms, c('litert')?.total_ms)} | ${ratio(c('attune')?.total_ms, c('tfjs')?.total_ms)} |`);
+      w(`| ${m.label} | ${v2('attune')} | ${v2('litert')} | ${v2('tfjs')} | ${ratio(c('attune')?.total_ms, c('litert')?.total_ms)} | ${ratio(c('attune')?.total_ms, c('tfjs')?.total_ms)} |${altCol ? ` ${v2('attune_alt')} |` : ''}`);
     }
     w();
     w('Where the time goes (median ms over all cold starts of each runtime, every model pooled):');
@@ -463,7 +490,7 @@ async function main() {
   const { chromium } = await import('playwright-core');
   const t0 = Date.now();
   const loadBefore = loadavg().map((x) => x.toFixed(2)).join(', ');
-  const server = await startServer({ attuneDir: ATTUNE_DIR, models: MODEL_KEYS });
+  const server = await startServer({ attuneDir: ATTUNE_DIR, attuneAltDir: ALT_DIR, models: MODEL_KEYS });
   const cases = server.cases;
   const coldKeys = opt['no-cold'] ? [] : opt['cold-models'] ? opt['cold-models'].split(',')
     : Q ? [cases.find((c) => c.key === 'rec_cnn')?.key ?? cases[0].key] : cases.map((c) => c.key);

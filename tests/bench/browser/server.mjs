@@ -84,11 +84,13 @@ export function versions() {
 
 /**
  * Starts the server. `attuneDir`: the folder with attune.js + attune_bg.wasm
- * (default pkg/wasm). Resolves to { url, port, log, close, cases, files }.
+ * (default pkg/wasm); `attuneAltDir`: another build, served at /rt/attune-alt/. Resolves to { url, port, log, close, cases, files }.
  */
-export async function startServer({ port = 0, attuneDir = join(REPO, 'pkg/wasm'), models } = {}) {
-  for (const f of ['attune.js', 'attune_bg.wasm']) {
-    if (!existsSync(join(attuneDir, f))) throw new Error(`${join(attuneDir, f)} missing: run scripts/build-wasm.sh`);
+export async function startServer({ port = 0, attuneDir = join(REPO, 'pkg/wasm'), attuneAltDir, models } = {}) {
+  for (const d of [attuneDir, attuneAltDir].filter(Boolean)) {
+    for (const f of ['attune.js', 'attune_bg.wasm']) {
+      if (!existsSync(join(d, f))) throw new Error(`${join(d, f)} missing: run scripts/build-wasm.sh`);
+    }
   }
   const cases = loadCases(models);
   const generated = await bundles();
@@ -98,6 +100,10 @@ export async function startServer({ port = 0, attuneDir = join(REPO, 'pkg/wasm')
   }
   files.set('/rt/attune/attune.js', join(attuneDir, 'attune.js'));
   files.set('/rt/attune/attune_bg.wasm', join(attuneDir, 'attune_bg.wasm'));
+  if (attuneAltDir) {
+    files.set('/rt/attune-alt/attune.js', join(attuneAltDir, 'attune.js'));
+    files.set('/rt/attune-alt/attune_bg.wasm', join(attuneAltDir, 'attune_bg.wasm'));
+  }
   for (const [p, buf] of Object.entries(generated)) files.set(p, buf);
   for (const f of LITERT_WASM) files.set(`/rt/litert/wasm/${f}`, join(NM, '@litertjs/core/wasm', f));
   for (const f of TFJS_WASM) files.set(`/rt/tfjs/wasm/${f}`, join(NM, '@tensorflow/tfjs-tflite/wasm', f));

@@ -21,31 +21,36 @@ const DTYPE_NAMES = {
 };
 const dt = (d) => DTYPE_NAMES[String(d).toLowerCase()] ?? String(d);
 
-export const RUNTIMES = {
-  attune: {
-    label: 'Attune',
-    import: () => import('/rt/attune/attune.js'),
-    async init(mod) {
-      await mod.default({ module_or_path: '/rt/attune/attune_bg.wasm' });
-      return mod;
-    },
-    version: (mod) => mod.version(),
-    load(mod, bytes) {
-      const m = mod.WasmModel.load(new Uint8Array(bytes));
-      const info = (j) => JSON.parse(j).map((t) => ({ name: t.name, dtype: dt(t.dtype) }));
-      return {
-        inputs: info(m.inputsJson()),
-        outputs: info(m.outputsJson()),
-        runner(ins) {
-          const arrays = ins.map((x) => x.data);
-          const shapes = ins.map((x) => x.shape);
-          // the engine copies the typed arrays in and returns fresh typed arrays
-          return () => m.run(arrays, shapes);
-        },
-        free: () => m.free(),
-      };
-    },
+// Attune from a folder with wasm-bindgen's attune.js + attune_bg.wasm (`base` ends in /)
+const attune = (base, label) => ({
+  label,
+  import: () => import(`${base}attune.js`),
+  async init(mod) {
+    await mod.default({ module_or_path: `${base}attune_bg.wasm` });
+    return mod;
   },
+  version: (mod) => mod.version(),
+  load(mod, bytes) {
+    const m = mod.WasmModel.load(new Uint8Array(bytes));
+    const info = (j) => JSON.parse(j).map((t) => ({ name: t.name, dtype: dt(t.dtype) }));
+    return {
+      inputs: info(m.inputsJson()),
+      outputs: info(m.outputsJson()),
+      runner(ins) {
+        const arrays = ins.map((x) => x.data);
+        const shapes = ins.map((x) => x.shape);
+        // the engine copies the typed arrays in and returns fresh typed arrays
+        return () => m.run(arrays, shapes);
+      },
+      free: () => m.free(),
+    };
+  },
+});
+
+export const RUNTIMES = {
+  attune: attune('/rt/attune/', 'Attune'),
+  // a second Attune build to compare with (run.mjs --attune-alt DIR)
+  attune_alt: attune('/rt/attune-alt/', 'Attune (alt. build)'),
 
   litert: {
     label: 'LiteRT.js',
