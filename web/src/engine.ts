@@ -93,7 +93,7 @@ export class Engine {
     return { value, ms: performance.now() - t0 };
   }
 
-  track(item: string, type: 'like' | 'dislike'): Promise<void> {
+  track(item: string, type: 'like'): Promise<void> {
     return this.profile.track({ item, type });
   }
 

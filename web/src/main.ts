@@ -56,6 +56,7 @@ class App {
   private sidebar: HTMLElement | null = null;
   private statsSlot: HTMLElement | null = null;
   private toastTimer = 0;
+  private failed: string | null = null;
 
   mount(root: HTMLElement): void {
     root.replaceChildren(
@@ -163,8 +164,7 @@ class App {
           } catch {
             return; // start() shows the error
           }
-          if (editing) await engine.setPicks(answers.picked_topics);
-          else await engine.setOnboarding(answers);
+          await this.safely(() => (editing ? engine.setPicks(answers.picked_topics) : engine.setOnboarding(answers)));
           this.shownIds.clear();
           this.showFeed();
           this.say(editing ? 'Genres updated. Your feed is re-ranked.' : 'Your feed is ready.');
@@ -227,7 +227,7 @@ class App {
         const current = new Set(this.engine.data().controls.muted_topics);
         if (muted) current.add(topic);
         else current.delete(topic);
-        await this.engine.updateControls({ muted_topics: [...current] });
+        await this.safely(() => this.engine.updateControls({ muted_topics: [...current] }));
         this.refresh();
         this.say(muted ? `${this.catalog.label(topic)} is hidden.` : `${this.catalog.label(topic)} is back.`);
       },
@@ -238,12 +238,12 @@ class App {
         this.previewFrame = requestAnimationFrame(() => this.refresh());
       },
       onCommit: async (patch) => {
-        await this.engine.updateControls(patch);
+        await this.safely(() => this.engine.updateControls(patch));
         this.preview = {};
         this.refresh();
       },
       onResetHidden: async () => {
-        await this.engine.updateControls({ less_like_this: [], blocked_items: [] });
+        await this.safely(() => this.engine.updateControls({ less_like_this: [], blocked_items: [] }));
         this.replaceControls();
         this.refresh();
         this.say('Hidden titles can show up again.');
@@ -278,7 +278,7 @@ class App {
         picked,
         isNew: !first && !this.shownIds.has(item.id),
         onLike: (it) => this.interact(it, 'like'),
-        onDislike: (it) => this.interact(it, 'dislike'),
+        onDislike: (it) => this.interact(it, 'less'),
       }),
     );
     this.shownIds = new Set(ranking.items.map((i) => i.id));
@@ -311,18 +311,21 @@ class App {
     );
   }
 
-  private async interact(item: RankedItem, type: 'like' | 'dislike'): Promise<void> {
+  /** A like is an event: it enters the history the model reads. "Not for me" is a
+   *  control ("less like this": the title is hidden and titles sharing its genres are
+   *  demoted), so Tune can undo it; a dislike event would hide the title for good. */
+  private async interact(item: RankedItem, kind: 'like' | 'less'): Promise<void> {
     const title = this.catalog.item(item.id)?.title ?? item.title;
-    await this.engine.track(item.id, type);
-    if (type === 'dislike') {
-      // "Not for me" also demotes titles that share its genres.
+    if (kind === 'like') {
+      await this.safely(() => this.engine.track(item.id, 'like'));
+    } else {
       const c: Controls = this.engine.data().controls;
-      await this.engine.updateControls({ less_like_this: [...new Set([...c.less_like_this, item.id])] });
+      await this.safely(() => this.engine.updateControls({ less_like_this: [...new Set([...c.less_like_this, item.id])] }));
       this.replaceControls();
     }
     this.refresh();
     const fresh = this.grid?.querySelectorAll('.card-new').length ?? 0;
-    const what = type === 'like' ? `Liked ${title}.` : `Fewer titles like ${title}.`;
+    const what = kind === 'like' ? `Liked ${title}.` : `Fewer titles like ${title}.`;
     this.say(`${what} ${fresh ? `${fresh} new pick${fresh === 1 ? '' : 's'} for you.` : 'Feed updated.'}`);
   }
 
@@ -359,8 +362,27 @@ class App {
     if (next) this.sidebar?.querySelector<HTMLElement>('button, input')?.focus();
   }
 
+  /** Runs a profile change. The package applies a change in memory before it writes
+   *  it, so when the write fails (storage full, private mode) the feed still follows
+   *  the user and the toast says it was not saved. */
+  private async safely(change: () => Promise<void>): Promise<boolean> {
+    this.failed = null;
+    try {
+      await change();
+      return true;
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      const message = `Not saved on this device${e?.code ? ` (${e.code})` : ''}: ${e?.message ?? String(err)}`;
+      this.say(message);
+      this.failed = message;
+      return false;
+    }
+  }
+
+  /** Shows a message; a failed save from the same action wins over its success text. */
   private say(message: string): void {
-    this.toast.textContent = message;
+    this.toast.textContent = this.failed ?? message;
+    this.failed = null;
     this.toast.classList.add('visible');
     clearTimeout(this.toastTimer);
     this.toastTimer = window.setTimeout(() => this.toast.classList.remove('visible'), 3500);

@@ -6,7 +6,8 @@
 //   scripts/test-web.sh            # builds the wasm, the package and the demo, then runs this
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, PHONE, feed, launch, openPage, overflowX, serveDemo, shot } from './harness.mjs';
+import { join } from 'node:path';
+import { DESKTOP, PHONE, feed, launch, openPage, overflowX, serveDemo, shot, shotsDir } from './harness.mjs';
 
 const PICKS = ['Sci-Fi', 'War', 'Thriller'];
 const PICK_IDS = ['sci-fi', 'war', 'thriller'];
@@ -84,7 +85,11 @@ describe('demo on a desktop viewport', () => {
     const reasons = await first.locator('.reason-text').allTextContents();
     assert.ok(reasons.includes('Because you picked Sci-Fi'), reasons.join(' | '));
     assert.ok(reasons.includes('Popular with everyone'), reasons.join(' | '));
-    await first.locator('summary').focus();
+    // Keyboard focus is visible (a ring on the disclosure after Tab / Shift+Tab).
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal(await first.locator('summary').evaluate((el) => el.matches(':focus-visible')), true);
+    assert.notEqual(await first.locator('summary').evaluate((el) => getComputedStyle(el).boxShadow), 'none');
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot(page, 'desktop-04-feed-why');
     // The numbers panel shows the model and a measured ranking latency.
@@ -107,6 +112,9 @@ describe('demo on a desktop viewport', () => {
     assert.ok((await page.locator('.card-new').count()) > 0, 'no new titles marked');
     assert.match(await page.locator('.feed-sub').innerText(), /1 like/);
     await shot(page, 'desktop-05-after-like');
+    await page.locator('.panel-stats').scrollIntoViewIfNeeded();
+    await page.locator('.panel-stats').screenshot({ path: join(shotsDir, 'desktop-05b-under-the-hood.png') });
+    assert.match(await page.locator('.panel-stats').innerText(), /1 history · 3 genres/);
 
     // "Not for me" hides the title and demotes similar ones.
     const target = afterLike[1];
@@ -166,11 +174,12 @@ describe('demo on a desktop viewport', () => {
     const dialog = page.getByRole('dialog', { name: 'Your data' });
     await dialog.waitFor();
     assert.match(await dialog.innerText(), /No other network requests/);
-    assert.match(await dialog.getByTestId('event-summary').innerText(), /1 like, 1 dislike/);
+    assert.match(await dialog.getByTestId('event-summary').innerText(), /^1 like$/);
     await dialog.getByText('See everything stored').click();
     const json = JSON.parse(await dialog.locator('pre.json').innerText());
     assert.deepEqual(json.onboarding.picked_topics.sort(), [...PICK_IDS].sort());
-    assert.deepEqual(json.events.map((e) => [e.item, e.type]), [['50', 'like'], [json.events[1].item, 'dislike']]);
+    assert.deepEqual(json.events.map((e) => [e.item, e.type]), [['50', 'like']]);
+    assert.equal(json.controls.less_like_this.length, 1);
     await shot(page, 'desktop-07-privacy');
 
     const [download] = await Promise.all([
@@ -180,7 +189,7 @@ describe('demo on a desktop viewport', () => {
     assert.equal(download.suggestedFilename(), 'attune-profile.json');
     const { readFile } = await import('node:fs/promises');
     const exported = JSON.parse(await readFile(await download.path(), 'utf8'));
-    assert.equal(exported.events.length, 2);
+    assert.equal(exported.events.length, 1);
 
     await dialog.getByRole('button', { name: 'Delete my data' }).click();
     await dialog.getByRole('button', { name: 'Yes, delete everything' }).click();
@@ -257,9 +266,18 @@ describe('demo on a phone viewport (390×844)', () => {
     await shot(page, 'phone-04-feed-why');
     await shot(page, 'phone-05-feed-full', { fullPage: true });
 
+    // "Not for me" hides a title; Tune's "Unhide" brings it back.
+    const passed = (await feed(page))[0];
+    await page.getByRole('button', { name: `Not for me: ${passed.title}` }).click();
+    await page.getByText(`Fewer titles like ${passed.title}.`).waitFor();
+    assert.ok(!(await feed(page)).some((i) => i.id === passed.id));
+
     const tune = page.getByRole('button', { name: 'Tune' });
     await tune.click();
     assert.equal(await tune.getAttribute('aria-expanded'), 'true');
+    await page.getByRole('button', { name: 'Unhide 1 title' }).click();
+    await page.getByText('Hidden titles can show up again.').waitFor();
+    assert.ok((await feed(page)).some((i) => i.id === passed.id));
     await page.getByRole('button', { name: 'Hide Thriller' }).click();
     await page.getByText('Thriller is hidden.').waitFor();
     assert.deepEqual((await feed(page)).filter((i) => i.genres.includes('Thriller')), []);

@@ -22,6 +22,7 @@ export function privacyDialog(o: PrivacyOptions): HTMLDialogElement {
     .filter((e) => e.type === 'like')
     .map((e) => o.catalog.item(e.item)?.title ?? e.item)
     .join(', ') || 'none yet';
+  const passed = data.controls.less_like_this.map((i) => o.catalog.item(i)?.title ?? i).join(', ') || 'none';
   const muted = data.controls.muted_topics.map((t) => o.catalog.label(t)).join(', ') || 'none';
 
   const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'privacy-title' });
@@ -88,6 +89,7 @@ export function privacyDialog(o: PrivacyOptions): HTMLDialogElement {
         { class: 'stats stats-compact' },
         h('div', { class: 'stat' }, h('dt', {}, 'Genres you picked'), h('dd', {}, picks)),
         h('div', { class: 'stat' }, h('dt', {}, 'Titles you liked'), h('dd', {}, liked)),
+        h('div', { class: 'stat' }, h('dt', {}, 'Not for me'), h('dd', {}, passed)),
         h('div', { class: 'stat' }, h('dt', {}, 'Hidden genres'), h('dd', {}, muted)),
         h('div', { class: 'stat' }, h('dt', {}, 'Events'), h('dd', { 'data-testid': 'event-summary' }, eventSummary)),
       ),
