@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
-# The main job, for now: build the attune CLI, show what the MovieLens reference
-# model looks like to the engine, and run every bundled conformance suite against
-# the reference interpreter's outputs. (The browser demo replaces this when the npm
-# package lands.)
+# The main job: install what is needed, build the wasm, the npm package and the demo
+# app (web/), then serve it on this machine and print the URL.
+#
+#   scripts/demo.sh              # http://127.0.0.1:5173/
+#   PORT=8080 scripts/demo.sh    # another port
+#
+# The server is `vite preview` over web/dist with the demo's strict CSP
+# (script-src 'self' 'wasm-unsafe-eval'); stop it with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release -p attune-cli
-./target/release/attune inspect models/movielens-100k/sequence/model.tflite
-echo
-suites=(tests/conformance models)
-[ -d ../shared/conformance ] && suites+=(../shared/conformance)
-./target/release/attune conform -q "${suites[@]}"
+scripts/setup.sh
+source scripts/env.sh
+
+scripts/build-wasm.sh
+npm run --silent build --workspace attune
+npm run --silent build --workspace attune-demo
+
+port="${PORT:-5173}"
+printf '\n  Attune demo: http://127.0.0.1:%s/\n\n' "$port"
+exec vite preview web --host 127.0.0.1 --port "$port" --strictPort
