@@ -77,7 +77,7 @@ export function topicHue(topicIndex: number): number {
 export function posterHues(id: string, topicIndices: number[]): [number, number] {
   let hash = 0;
   for (const ch of id) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-  const jitter = (hash % 31) - 15;
+  const jitter = (hash % 71) - 35;
   const last = topicIndices[topicIndices.length - 1] ?? hash % HUES.length;
   const first = topicIndices.length > 1 ? topicIndices[0] : last + 5;
   return [(topicHue(last) + jitter + 360) % 360, (topicHue(first) - jitter + 360) % 360];
