@@ -899,6 +899,22 @@ op("one_hot_axis0_i64", ["ONE_HOT"], lambda i: tf.one_hot(i, 4, axis=0), [I(5, n
 op("one_hot_int_output", ["ONE_HOT"], lambda i: tf.one_hot(i, 5, on_value=7, off_value=0, dtype=tf.int32),
    [I(6, name="ids")], "ONE_HOT with int32 output (on 7, off 0)",
    gen={"ids": lambda r: r.integers(0, 5, [6]).astype(np.int32)})
+op("one_hot_reduce_max", ["ONE_HOT", "REDUCE_MAX"], lambda i: tf.reduce_max(tf.one_hot(i, 9), axis=0),
+   [I(12, name="ids")],
+   "ONE_HOT then REDUCE_MAX over the ids axis (the 'items seen' mask of sequence models, fused "
+   "by the engine); duplicates and out-of-range ids",
+   gen={"ids": lambda r: np.concatenate([r.integers(0, 9, 10), [-1, 9]]).astype(np.int32)})
+op("one_hot_reduce_max_on_below_off", ["ONE_HOT", "REDUCE_MAX"],
+   lambda i: tf.reduce_max(tf.one_hot(i, 5, on_value=-1.0, off_value=2.0, axis=-1), axis=[0, 1]),
+   [I(2, 3, name="ids")],
+   "ONE_HOT with on < off, REDUCE_MAX over both id axes: a depth slot is 'on' only when every id "
+   "equals it; case 1 has all ids equal",
+   dims=None, n_cases=1, gen={"ids": lambda r: r.integers(0, 5, [2, 3]).astype(np.int32)})
+op("one_hot_reduce_max_all_equal", ["ONE_HOT", "REDUCE_MAX"],
+   lambda i: tf.reduce_max(tf.one_hot(i, 4, on_value=-1.0, off_value=2.0), axis=0),
+   [I(3, name="ids")],
+   "ONE_HOT (on < off) then REDUCE_MAX where every id is the same: that slot keeps 'on'",
+   gen={"ids": lambda r: np.full([3], r.integers(0, 4), np.int32)})
 
 # ---------------------------------------------------------------- shape ops
 

@@ -44,6 +44,7 @@ pub fn run(
     warmup: usize,
     batch: usize,
     as_json: bool,
+    ops: bool,
 ) -> Result<()> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let t0 = Instant::now();
@@ -72,12 +73,20 @@ pub fn run(
         std::hint::black_box(out);
     }
     let (p50, p90) = percentiles(times);
+    let ops = if ops {
+        model
+            .profile(inputs.clone(), runs.max(1))
+            .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?
+    } else {
+        vec![]
+    };
     if as_json {
         let v = json!({
             "model": path.display().to_string(),
             "load_us": load_us, "prepare_us": prepare_us,
             "runs": runs, "p50_us": p50, "p90_us": p90,
             "input_shapes": shapes,
+            "ops": ops.iter().map(|o| json!({"node": o.node, "op": o.op, "us": o.micros})).collect::<Vec<_>>(),
         });
         println!("{v}");
     } else {
@@ -86,6 +95,19 @@ pub fn run(
         println!("  prepare (optimize plan)  {prepare_us:>10.1} µs");
         println!("  run p50                  {p50:>10.1} µs");
         println!("  run p90                  {p90:>10.1} µs   ({runs} runs, inputs {shapes:?})");
+        if !ops.is_empty() {
+            let sum: f64 = ops.iter().map(|o| o.micros).sum();
+            println!("  operators, mean µs per run (slowest first; the sum is {sum:.1} µs):");
+            for o in ops.iter().take(15) {
+                println!(
+                    "    {:>9.1}  {:>5.1}%  {:<24} {}",
+                    o.micros,
+                    100.0 * o.micros / sum.max(f64::MIN_POSITIVE),
+                    o.op,
+                    o.node
+                );
+            }
+        }
     }
     Ok(())
 }

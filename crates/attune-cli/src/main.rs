@@ -55,6 +55,9 @@ enum Command {
         /// Print one JSON line.
         #[arg(long)]
         json: bool,
+        /// Model only: also report the time of each operator of the optimized plan.
+        #[arg(long)]
+        ops: bool,
     },
     /// Check a bundle: signature, integrity, catalog, model I/O against the manifest.
     /// Exit 1 with every problem found.
@@ -236,7 +239,8 @@ fn main() -> ExitCode {
             warmup,
             batch,
             json,
-        } => match bench::run(&model, case.as_deref(), runs, warmup, batch, json) {
+            ops,
+        } => match bench::run(&model, case.as_deref(), runs, warmup, batch, json, ops) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e:#}");

@@ -632,6 +632,20 @@ impl Op for OneHot {
     op_as_typed_op!();
 }
 
+impl OneHot {
+    /// A tensor of `shape` filled with the bytes of the scalar `value`.
+    fn filled(value: &Tensor, shape: &[usize]) -> TractResult<Tensor> {
+        let mut t = Tensor::zero_dt(value.datum_type(), shape)?;
+        let v = value.as_bytes();
+        if v.iter().any(|b| *b != 0) {
+            for chunk in t.as_bytes_mut().chunks_exact_mut(v.len()) {
+                chunk.copy_from_slice(v);
+            }
+        }
+        Ok(t)
+    }
+}
+
 impl EvalOp for OneHot {
     op_out_of_plan!();
     fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
@@ -640,28 +654,23 @@ impl EvalOp for OneHot {
         let ip = idx.try_as_plain_ram()?;
         let iv = ip.as_slice::<i64>()?;
         let ishape = idx.shape();
-        let outer: usize = ishape[..self.axis].iter().product();
         let inner: usize = ishape[self.axis..].iter().product();
         let mut shape: TVec<usize> = ishape.into();
         shape.insert(self.axis, self.depth);
-        let elem = self.on.datum_type().size_of();
-        let (on, off) = (self.on.as_bytes(), self.off.as_bytes());
-        let mut out = vec![0u8; outer * self.depth * inner * elem];
-        for o in 0..outer {
-            for d in 0..self.depth {
-                for i in 0..inner {
-                    let hot = iv[o * inner + i] == d as i64;
-                    let pos = ((o * self.depth + d) * inner + i) * elem;
-                    out[pos..pos + elem].copy_from_slice(if hot { on } else { off });
-                }
+        // Fill with `off` once, then write `on` where an index is in range: O(output)
+        // for the fill and O(indices) for the writes.
+        let mut out = Self::filled(&self.off, &shape)?;
+        let on = self.on.as_bytes();
+        let elem = on.len();
+        let bytes = out.as_bytes_mut();
+        for (p, &d) in iv.iter().enumerate() {
+            if d >= 0 && (d as usize) < self.depth {
+                let (o, i) = (p / inner.max(1), p % inner.max(1));
+                let pos = ((o * self.depth + d as usize) * inner + i) * elem;
+                bytes[pos..pos + elem].copy_from_slice(on);
             }
         }
-        Ok(tvec!(unsafe_free_from_bytes(
-            self.on.datum_type(),
-            &shape,
-            &out
-        )?
-        .into_tvalue()))
+        Ok(tvec!(out.into_tvalue()))
     }
 }
 
@@ -671,6 +680,102 @@ impl TypedOp for OneHot {
         ensure!(self.on.datum_type() == self.off.datum_type());
         let mut shape = inputs[0].shape.to_tvec();
         shape.insert(self.axis, self.depth.to_dim());
+        Ok(tvec!(self.on.datum_type().fact(shape)))
+    }
+
+    /// ONE_HOT followed by REDUCE_MAX over every index axis (a "which items occur"
+    /// mask, as sequence models build to exclude the history) becomes [`OneHotMax`],
+    /// which never materialises the indices × depth tensor.
+    fn declutter(
+        &self,
+        model: &TypedModel,
+        node: &TypedNode,
+    ) -> TractResult<Option<TypedModelPatch>> {
+        let succs = &node.outputs[0].successors;
+        if succs.len() != 1 || model.outputs.contains(&OutletId::new(node.id, 0)) {
+            return Ok(None);
+        }
+        let next = model.node(succs[0].node);
+        let Some(red) = next.op_as::<tract_core::ops::nn::Reduce>() else {
+            return Ok(None);
+        };
+        if red.reducer != tract_core::ops::nn::Reducer::Max {
+            return Ok(None);
+        }
+        let rank = node.outputs[0].fact.rank();
+        let mut axes: Vec<usize> = red.axes.to_vec();
+        axes.sort_unstable();
+        let index_axes: Vec<usize> = (0..rank).filter(|a| *a != self.axis).collect();
+        if axes != index_axes || index_axes.is_empty() {
+            return Ok(None);
+        }
+        let op = OneHotMax {
+            axis: self.axis,
+            rank,
+            depth: self.depth,
+            on: self.on.clone(),
+            off: self.off.clone(),
+        };
+        TypedModelPatch::replace_single_op(model, next, &[node.inputs[0]], op).map(Some)
+    }
+    as_op!();
+}
+
+/// REDUCE_MAX over the index axes of ONE_HOT: for each depth position, `on` if every
+/// index equals it, `off` if none does, and the larger of the two otherwise. The
+/// output keeps the reduced axes with size 1, as tract's reduction does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OneHotMax {
+    pub axis: usize,
+    pub rank: usize,
+    pub depth: usize,
+    pub on: Arc<Tensor>,
+    pub off: Arc<Tensor>,
+}
+
+impl Op for OneHotMax {
+    fn name(&self) -> StaticName {
+        "tflite.OneHotMax".into()
+    }
+    op_as_typed_op!();
+}
+
+impl EvalOp for OneHotMax {
+    op_out_of_plan!();
+
+    fn eval(&self, _ctx: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
+        let idx = args_1!(inputs);
+        let idx = idx.cast_to::<i64>()?;
+        let ip = idx.try_as_plain_ram()?;
+        let iv = ip.as_slice::<i64>()?;
+        let mut count = vec![0usize; self.depth];
+        for &d in iv {
+            if d >= 0 && (d as usize) < self.depth {
+                count[d as usize] += 1;
+            }
+        }
+        let on = self.on.cast_to_scalar::<f64>()?;
+        let off = self.off.cast_to_scalar::<f64>()?;
+        let mixed = if on >= off { &self.on } else { &self.off };
+        let mut shape: TVec<usize> = tvec![1; self.rank];
+        shape[self.axis] = self.depth;
+        let mut out = OneHot::filled(&self.off, &shape)?;
+        let elem = self.on.datum_type().size_of();
+        let bytes = out.as_bytes_mut();
+        for (d, c) in count.iter().enumerate() {
+            if *c > 0 {
+                let v = if *c == iv.len() { &self.on } else { mixed };
+                bytes[d * elem..(d + 1) * elem].copy_from_slice(v.as_bytes());
+            }
+        }
+        Ok(tvec!(out.into_tvalue()))
+    }
+}
+
+impl TypedOp for OneHotMax {
+    fn output_facts(&self, _inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
+        let mut shape: TVec<TDim> = tvec![1.to_dim(); self.rank];
+        shape[self.axis] = self.depth.to_dim();
         Ok(tvec!(self.on.datum_type().fact(shape)))
     }
     as_op!();

@@ -243,6 +243,58 @@ impl Model {
     }
 }
 
+/// Mean time per run spent in one operator of the optimized plan ([`Model::profile`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpTime {
+    /// Node name in the optimized plan (derived from the TFLite tensor names).
+    pub node: String,
+    /// Operator, as the plan runs it (after translation and optimization).
+    pub op: String,
+    /// Mean microseconds per run.
+    pub micros: f64,
+}
+
+impl Model {
+    /// Runs the model `runs` times on `inputs` and reports the mean time of each
+    /// operator of the optimized plan, slowest first: what dominates a model's latency.
+    /// Needs a clock, so it is not available on wasm32-unknown-unknown.
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    pub fn profile(&self, inputs: Vec<Tensor>, runs: usize) -> Result<Vec<OpTime>, ModelError> {
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+        let plan = self.prepare(&shapes)?;
+        let runs = runs.max(1);
+        let mut total: BTreeMap<usize, f64> = BTreeMap::new();
+        let mut state =
+            SimpleState::new(&plan).map_err(|e| ModelError::Runtime(error::chain(&e)))?;
+        for _ in 0..runs {
+            let tv: TVec<TValue> = inputs.iter().cloned().map(|t| t.into_tvalue()).collect();
+            guard(|| {
+                state.run_plan_with_eval(tv, |ctx, op_state, node, input| {
+                    let t = std::time::Instant::now();
+                    let out = tract_core::plan::eval(ctx, op_state, node, input);
+                    *total.entry(node.id).or_default() += t.elapsed().as_secs_f64();
+                    out
+                })
+            })?
+            .map_err(|e| ModelError::Runtime(error::chain(&e)))?;
+        }
+        let graph = plan.model();
+        let mut times: Vec<OpTime> = total
+            .into_iter()
+            .map(|(id, secs)| {
+                let node = graph.node(id);
+                OpTime {
+                    node: node.name.clone(),
+                    op: node.op().name().to_string(),
+                    micros: secs * 1e6 / runs as f64,
+                }
+            })
+            .collect();
+        times.sort_by(|a, b| b.micros.total_cmp(&a.micros));
+        Ok(times)
+    }
+}
+
 /// Reads a tensor from raw little-endian bytes (the conformance `.bin` layout).
 pub fn tensor_from_bytes(
     dtype: DType,
