@@ -146,7 +146,7 @@ async function coldStart(browser, server, rt, key) {
   server.log.length = 0;
   await page.goto(`${server.url}/cold.html?rt=${rt}&model=${key}`);
   const r = await page.evaluate(() => window.cold);
-  const entries = server.log.filter((e) => e.path.startsWith(`/rt/${rt}/`) || e.path.startsWith(`/models/${key}/model`));
+  const entries = server.log.filter((e) => e.path.startsWith(`/rt/${rt.replace('_', '-')}/`) || e.path.startsWith(`/models/${key}/model`));
   await ctx.close();
   const files = entries.map((e) => ({ path: e.path, status: e.status, raw: e.raw, sent: e.sent }));
   const sum = (pred, k) => files.filter(pred).reduce((a, f) => a + f[k], 0);
@@ -212,9 +212,25 @@ async function sideBySide(browser, server, order, rep) {
   return r;
 }
 
-function machine(browserVersion) {
+// the served builds, identified when the server has read them (at its start)
+function builds(server) {
   const wasm = join(ATTUNE_DIR, 'attune_bg.wasm');
-  const st = statSync(wasm);
+  const hash = (p) => createHash('sha256').update(server.bytes(p)).digest('hex').slice(0, 12);
+  return {
+    attune_wasm: {
+      path: relative(REPO, wasm).startsWith('..') ? 'attune_bg.wasm (folder given with --attune-dir)' : relative(REPO, wasm),
+      built: statSync(wasm).mtime.toISOString().replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' '),
+      sha256: hash('/rt/attune/attune_bg.wasm'),
+    },
+    attune_alt: ALT_DIR ? {
+      // a folder outside the checkout is not named (no machine paths in the results)
+      path: relative(REPO, ALT_DIR).startsWith('..') ? 'attune_bg.wasm (folder given with --attune-alt)' : relative(REPO, join(ALT_DIR, 'attune_bg.wasm')),
+      sha256: hash('/rt/attune-alt/attune_bg.wasm'),
+    } : undefined,
+  };
+}
+
+function machine(browserVersion) {
   return {
     date: new Date().toISOString().replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' '),
     cpu: cpus()[0]?.model ?? '?',
@@ -223,16 +239,7 @@ function machine(browserVersion) {
     node: process.version,
     commit: sh('git', ['rev-parse', '--short', 'HEAD']),
     dirty_files: sh('git', ['status', '--porcelain', '--', 'crates', 'Cargo.toml', 'Cargo.lock']).split('\n').filter(Boolean).length,
-    attune_wasm: {
-      path: relative(REPO, wasm),
-      built: st.mtime.toISOString().replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' '),
-      sha256: createHash('sha256').update(readFileSync(wasm)).digest('hex').slice(0, 12),
-    },
     versions: versions(),
-    attune_alt: ALT_DIR ? {
-      path: relative(REPO, join(ALT_DIR, 'attune_bg.wasm')),
-      sha256: createHash('sha256').update(readFileSync(join(ALT_DIR, 'attune_bg.wasm'))).digest('hex').slice(0, 12),
-    } : undefined,
   };
 }
 
@@ -491,6 +498,7 @@ async function main() {
   const t0 = Date.now();
   const loadBefore = loadavg().map((x) => x.toFixed(2)).join(', ');
   const server = await startServer({ attuneDir: ATTUNE_DIR, attuneAltDir: ALT_DIR, models: MODEL_KEYS });
+  const served = builds(server);
   const cases = server.cases;
   const coldKeys = opt['no-cold'] ? [] : opt['cold-models'] ? opt['cold-models'].split(',')
     : Q ? [cases.find((c) => c.key === 'rec_cnn')?.key ?? cases[0].key] : cases.map((c) => c.key);
@@ -533,12 +541,13 @@ async function main() {
       const files = firstCold(n).bytes.files.filter((f) => f.path.startsWith('/rt/'));
       sizes[n] = { files, raw: files.reduce((a, f) => a + f.raw, 0), sent: files.reduce((a, f) => a + f.sent, 0) };
     }
-    sizes.attune.stripped = stripCustom(readFileSync(join(ATTUNE_DIR, 'attune_bg.wasm')));
+    sizes.attune.stripped = stripCustom(server.bytes('/rt/attune/attune_bg.wasm'));
   }
 
   const b0 = reps[0].bench;
   const meta = {
     ...machine(browserVersion),
+    ...served,
     load_before: loadBefore,
     load_after: loadavg().map((x) => x.toFixed(2)).join(', '),
     wall_s: (Date.now() - t0) / 1000,
@@ -557,7 +566,9 @@ async function main() {
   const jsonOut = opt['json-out'] ?? (Q ? null : join(REPO, 'tests/bench/results', `browser-${meta.date.slice(0, 10)}-${meta.commit}.json`));
   if (jsonOut) {
     mkdirSync(dirname(jsonOut), { recursive: true });
-    writeFileSync(jsonOut, `${JSON.stringify({ meta, models, sizes, reps }, null, 1)}\n`);
+    // 4 significant digits: enough for µs timings and for the max abs diffs (1e-7 stays 1e-7)
+    const round = (k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v);
+    writeFileSync(jsonOut, `${JSON.stringify({ meta, models, sizes, reps }, round, 1)}\n`);
     log(`wrote ${relative(process.cwd(), jsonOut)}`);
   }
 

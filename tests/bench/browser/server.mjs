@@ -129,6 +129,10 @@ export async function startServer({ port = 0, attuneDir = join(REPO, 'pkg/wasm')
     return e;
   };
 
+  // Read (and gzip) the runtimes' files now: a rebuild of pkg/wasm during a run (other
+  // people work in this checkout) then cannot mix two builds in one result.
+  for (const p of files.keys()) if (p.startsWith('/rt/')) body(p);
+
   const log = [];
   const server = createServer((req, res) => {
     const path = new URL(req.url, 'http://x').pathname;
@@ -163,6 +167,8 @@ export async function startServer({ port = 0, attuneDir = join(REPO, 'pkg/wasm')
     log,
     cases,
     files,
+    /** the bytes served for a path (as read at start for the runtimes' files) */
+    bytes: (p) => body(p).raw,
     /** raw and gzip -9 sizes of one served path */
     size: (p) => { const e = body(p); return { raw: e.raw.length, gzip9: e.gz.length }; },
     close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
