@@ -115,9 +115,9 @@ export const RUNTIMES = {
         inputs: info(model.inputs),
         outputs,
         runner(ins) {
-          const dtypes = ins.map((x, i) => tfDtype[x.dtype] ?? `unsupported dtype ${x.dtype} (input ${i})`);
-          const bad = dtypes.find((d) => d.startsWith('unsupported'));
-          if (bad) throw new Error(`tfjs has no ${bad}`);
+          const bad = ins.findIndex((x) => !tfDtype[x.dtype]);
+          if (bad >= 0) throw new Error(`tfjs has no ${ins[bad].dtype} dtype (input ${bad})`);
+          const dtypes = ins.map((x) => tfDtype[x.dtype]);
           return () => {
             const ts = ins.map((x, i) => mod.tensor(x.data, x.shape, dtypes[i]));
             try {
