@@ -31,7 +31,8 @@
 // --quick (what the test suite runs): one repetition, 20 timed runs, one cold start per
 // runtime; exits non-zero unless every runtime that produced outputs agrees with the
 // others and with the reference, Attune ran every model, and every peer failure is one
-// of the known ones listed in KNOWN_UNSUPPORTED. Timings are printed, never asserted.
+// of the known ones listed in KNOWN_UNSUPPORTED. It first checks on made-up outputs that
+// the comparison does fail on a disagreement. Timings are printed, never asserted.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -326,6 +327,23 @@ function checks(models) {
   return { problems, warnings };
 }
 
+// The comparison must be able to fail: --quick checks it on made-up outputs first.
+async function comparatorSelfTest() {
+  const { compareOutputs } = await import('./page/compare.mjs');
+  const f = (...v) => new Float32Array(v);
+  const ids = (...v) => new Int32Array(v);
+  const cases = [
+    [[f(1, 2, 3), ids(5, 6, 7)], [f(1, 2, 3.5), ids(5, 6, 7)], ['f32', 'i32'], false],
+    [[f(3, 2, 1), ids(5, 6, 7)], [f(3, 2, 1), ids(5, 7, 6)], ['f32', 'i32'], false],
+    [[f(2, 2, 1), ids(5, 6, 7)], [f(2, 2, 1), ids(6, 5, 7)], ['f32', 'i32'], true],
+    [[f(Number.NaN)], [f(1)], ['f32'], false],
+    [[new Int8Array([1, 2])], [new Int8Array([2, 4])], ['i8'], false],
+    [[f(1, 2, 3)], [f(1, 2, 3 + 1e-6)], ['f32'], true],
+  ];
+  const bad = cases.filter(([a, b, d, want]) => compareOutputs(a, b, d).ok !== want);
+  if (bad.length) throw new Error(`compareOutputs misjudges ${bad.length} made-up case(s)`);
+}
+
 // ------------------------------------------------------------------------ report
 
 function report(models, meta, reps, sizes) {
@@ -495,6 +513,7 @@ function report(models, meta, reps, sizes) {
 
 async function main() {
   const { chromium } = await import('playwright-core');
+  if (Q) await comparatorSelfTest();
   const t0 = Date.now();
   const loadBefore = loadavg().map((x) => x.toFixed(2)).join(', ');
   const server = await startServer({ attuneDir: ATTUNE_DIR, attuneAltDir: ALT_DIR, models: MODEL_KEYS });
