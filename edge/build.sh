@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the Worker into edge/build/ without worker-build (see README.md, "Building"):
 #
-#   1. cargo, for wasm32-unknown-unknown, in the workspace's one target dir;
+#   1. cargo, for wasm32-unknown-unknown, in the workspace's one target dir, with the
+#      size-first `wasm` profile the browser module uses (shared dependency builds);
 #   2. wasm-bindgen --target module (the pinned CLI the browser build uses too);
 #   3. the glue's `import source` (a proposal wrangler's bundler does not parse) is
 #      rewritten to the default import Workers give a WebAssembly.Module for;
-#   4. optionally wasm-opt (ATTUNE_EDGE_WASM_OPT=1): measured 3 min and a *larger*
-#      gzipped module at -Oz, so it is off by default;
+#   4. optionally wasm-opt (ATTUNE_EDGE_WASM_OPT=1): measured 7 min and a *larger*
+#      gzipped module at -Oz (1.47 vs 1.39 MB), so it is off by default;
 #   5. the reference bundles are copied to build/assets/ for the static-assets source.
 #
 # wrangler.toml runs this as its [build] command, so `npx wrangler dev` builds too.
@@ -17,14 +18,14 @@ root=$(dirname "$edge")
 source "$root/scripts/env.sh"
 cd "$root"
 
-cargo build --release --target wasm32-unknown-unknown -p attune-edge
+cargo build --profile wasm --target wasm32-unknown-unknown -p attune-edge
 
 out="$edge/build"
 rm -rf "$out/pkg.tmp"
 wasm-bindgen --target module --no-typescript \
   --experimental-reset-state-function \
   --remove-name-section --remove-producers-section \
-  --out-dir "$out/pkg.tmp" target/wasm32-unknown-unknown/release/attune_edge.wasm
+  --out-dir "$out/pkg.tmp" target/wasm32-unknown-unknown/wasm/attune_edge.wasm
 glue="$out/pkg.tmp/attune_edge.js"
 from='import source wasmModule from "./attune_edge_bg.wasm";'
 to='import wasmModule from "./attune_edge_bg.wasm";'
@@ -34,7 +35,7 @@ if [ "$(grep -cxF "$from" "$glue")" != 1 ]; then
 fi
 sed -i "s|^${from}\$|${to}|" "$glue"
 if [ "${ATTUNE_EDGE_WASM_OPT:-0}" = 1 ]; then
-  "$WASM_OPT_BIN" -Oz --enable-simd --enable-bulk-memory --enable-sign-ext \
+  "$WASM_OPT_BIN" -Oz --strip-debug --strip-producers --enable-simd --enable-bulk-memory --enable-sign-ext \
     --enable-nontrapping-float-to-int --enable-mutable-globals --enable-reference-types \
     --enable-multivalue "$out/pkg.tmp/attune_edge_bg.wasm" -o "$out/pkg.tmp/attune_edge_bg.wasm"
 fi

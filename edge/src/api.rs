@@ -280,8 +280,14 @@ pub fn bundle_files(manifest_bytes: &[u8]) -> Result<Vec<String>, ApiError> {
     Ok(files)
 }
 
-/// `GET /v1/bundle`: what is being served.
-pub fn bundle_info(bundle: &Bundle, manifest_sha256: &str, source: &str) -> String {
+/// `GET /v1/bundle`: what is being served, and the size of the wasm memory holding it
+/// (Workers allow 128 MB per isolate and local workerd does not enforce it).
+pub fn bundle_info(
+    bundle: &Bundle,
+    manifest_sha256: &str,
+    source: &str,
+    memory_bytes: u64,
+) -> String {
     let m = bundle.manifest();
     let models: Vec<serde_json::Value> = bundle
         .models()
@@ -300,6 +306,7 @@ pub fn bundle_info(bundle: &Bundle, manifest_sha256: &str, source: &str) -> Stri
         "models": models,
         "num_items": bundle.catalog().len(),
         "source": source,
+        "memory_bytes": memory_bytes,
     })
     .to_string()
 }

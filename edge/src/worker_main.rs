@@ -436,8 +436,17 @@ async fn route(mut req: Request, env: &Env, started: f64) -> Reply {
     match (path.as_str(), method) {
         ("/v1/bundle", Method::Get) => match bundle(env, &cfg).await {
             Ok((l, load_ms)) => {
-                let mut r =
-                    Reply::json(200, api::bundle_info(&l.bundle, &l.sha256, l.source.name()));
+                let mut r = Reply::json(
+                    200,
+                    api::bundle_info(
+                        &l.bundle,
+                        &l.sha256,
+                        l.source.name(),
+                        // Pages of 64 KiB: the isolate's whole linear memory (bundle,
+                        // prepared plans, allocator slack).
+                        core::arch::wasm32::memory_size(0) as u64 * 65536,
+                    ),
+                );
                 r.timing.push(("bundle", load_ms, load_desc(load_ms)));
                 r.bundle = Some(bundle_name(&l));
                 r

@@ -1,0 +1,106 @@
+// Edge benchmark (a measurement, not a test): Worker size, cold start to the first
+// ranked response, and per-request ranking time for 500 candidates, on workerd
+// through Miniflare on 127.0.0.1. Prints a Markdown table for BENCHMARKS.md.
+//
+//   bash edge/build.sh && node tests/edge/bench.mjs [--runs 300] [--colds 5]
+//
+// Workers' clock advances only at millisecond granularity locally (and not at all
+// inside one CPU-bound step on Cloudflare), so the Worker's own Server-Timing `rank`
+// figure is averaged over many requests; client-side latency at concurrency 1 adds
+// loopback and workerd's HTTP handling, shown separately by /healthz.
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { gzipSync } from "node:zlib";
+import { EDGE, ROOT, rankRequest, startWorker } from "./harness.mjs";
+
+const { values } = parseArgs({ options: { runs: { type: "string", default: "300" }, colds: { type: "string", default: "5" } } });
+const RUNS = Number(values.runs);
+const COLDS = Number(values.colds);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const timing = (res, name) => Number(new RegExp(`${name};dur=([\\d.]+)`).exec(res.headers.get("server-timing") ?? "")?.[1]);
+
+// --- size
+const pkg = join(EDGE, "build/pkg");
+const wasm = readFileSync(join(pkg, "attune_edge_bg.wasm"));
+const js = [join(EDGE, "js/entry.mjs"), join(pkg, "attune_edge.js")]
+  .concat(readdirSync(join(pkg, "snippets"), { recursive: true }).filter((f) => f.endsWith(".js")).map((f) => join(pkg, "snippets", f)))
+  .map((f) => readFileSync(f));
+const gz = (b) => gzipSync(b, { level: 9 }).length;
+const size = {
+  wasm_bytes: wasm.length,
+  wasm_gzip: gz(wasm),
+  js_gzip: js.reduce((n, b) => n + gz(b), 0),
+};
+
+// --- per-request ranking of 500 candidates
+const catalog = JSON.parse(readFileSync(join(ROOT, "models/movielens-100k/ranking/catalog.json"), "utf8")).ids;
+const profile = JSON.parse(readFileSync(join(ROOT, "examples/profiles/power-user.json"), "utf8"));
+const candidates = catalog.slice(0, 500);
+const configs = [
+  { label: "ranking (`ranking_f32`), 500 candidates", prefix: "movielens-100k/ranking/", request: { k: 10, candidates } },
+  { label: "ranking (`ranking_int8`), 500 candidates", prefix: "movielens-100k/ranking/", request: { k: 10, candidates, model: "ranking_int8" } },
+  { label: "sequence (catalog-wide model), 500 candidates", prefix: "movielens-100k/sequence/", request: { k: 10, candidates } },
+];
+const rows = [];
+for (const c of configs) {
+  const w = await startWorker({ prefix: c.prefix });
+  try {
+    const body = { profile, request: c.request };
+    for (let i = 0; i < 20; i++) await rankRequest(w.base, body);
+    const server = [];
+    const client = [];
+    const health = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t = performance.now();
+      const r = await rankRequest(w.base, body);
+      client.push(performance.now() - t);
+      if (r.status !== 200) throw new Error(r.text);
+      server.push(timing(r.res, "rank"));
+      const h = performance.now();
+      await (await fetch(`${w.base}/healthz`)).arrayBuffer();
+      health.push(performance.now() - h);
+    }
+    rows.push({ label: c.label, rank_mean: mean(server), client_p50: median(client), client_p90: pct(client, 0.9), health_p50: median(health) });
+  } finally {
+    await w.dispose();
+  }
+}
+
+// --- cold start: runtime start (workerd + wasm compile) → first ranked response
+const colds = [];
+for (let i = 0; i < COLDS; i++) {
+  const t0 = performance.now();
+  const w = await startWorker({ prefix: "movielens-100k/ranking/" });
+  const ready = performance.now();
+  const r = await rankRequest(w.base, { profile, request: { k: 10, candidates } });
+  const first = performance.now();
+  if (r.status !== 200) throw new Error(r.text);
+  colds.push({ total: first - t0, runtime: ready - t0, first: first - ready, bundle: timing(r.res, "bundle"), rank: timing(r.res, "rank") });
+  await w.dispose();
+}
+
+const f = (x, d = 1) => x.toFixed(d);
+const out = [];
+out.push(`Worker module: ${(size.wasm_bytes / 1e6).toFixed(2)} MB wasm, **${(size.wasm_gzip / 1e6).toFixed(2)} MB gzip -9**; JS glue + entry ${(size.js_gzip / 1e3).toFixed(1)} KB gzip.`);
+out.push("");
+out.push("| request (profile `power-user.json`, k = 10) | Worker `rank` time, mean | client latency p50 / p90 | `/healthz` p50 (HTTP floor) |");
+out.push("|---|---|---|---|");
+for (const r of rows) out.push(`| ${r.label} | **${f(r.rank_mean, 2)} ms** | ${f(r.client_p50)} / ${f(r.client_p90)} ms | ${f(r.health_p50)} ms |`);
+out.push("");
+out.push(
+  `Cold start to the first ranked response (ranking bundle, 500 candidates), median of ${COLDS}: **${f(median(colds.map((c) => c.total)), 0)} ms** ` +
+    `= runtime start ${f(median(colds.map((c) => c.runtime)), 0)} ms (workerd + wasm compile) + first request ${f(median(colds.map((c) => c.first)), 0)} ms ` +
+    `(bundle fetch + verify + prepare ${f(median(colds.map((c) => c.bundle)), 0)} ms, rank ${f(median(colds.map((c) => c.rank)), 0)} ms).`,
+);
+console.log(out.join("\n"));
+console.log(`\nraw: ${JSON.stringify({ size, rows, colds })}`);
