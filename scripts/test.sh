@@ -49,6 +49,7 @@ step "attune golden ranking cases (shipped wasm module, node)" node tests/wasm/m
 step "attune eval = training metrics (MovieLens ms track)" bash -c '.venv/bin/python crates/attune/scripts/ml100k_events.py && for b in sequence ranking; do ./target/release/attune eval models/movielens-100k/$b --events training/.cache/movielens-100k/events.csv --expect models/movielens-100k/eval/metrics.json || exit 1; done'
 step "npm package (publint, attw, vitest, Chromium)" scripts/test-pkg.sh
 step "demo app (Chromium end to end)" scripts/test-web.sh
+step "Cloudflare Worker on workerd (routes, auth, bad input, sources, parity, load)" scripts/test-edge.sh
 # Smoke run of the browser benchmark: asserts that Attune, LiteRT.js and tfjs-tflite
 # agree on every model; it never asserts timings.
 step "browser benchmark smoke (outputs agree across runtimes)" node tests/bench/browser/run.mjs --quick
