@@ -395,7 +395,7 @@ fn header(req: &Request, name: &str) -> Option<String> {
     req.headers().get(name).ok().flatten()
 }
 
-async fn route(mut req: Request, env: &Env, started: f64) -> Reply {
+async fn route(mut req: Request, env: &Env) -> Reply {
     let method = req.method();
     let path = req.path();
     if path == "/healthz" {
@@ -453,7 +453,7 @@ async fn route(mut req: Request, env: &Env, started: f64) -> Reply {
             }
             Err(e) => e.into(),
         },
-        ("/v1/rank", Method::Post) => rank(&mut req, env, &cfg, started).await,
+        ("/v1/rank", Method::Post) => rank(&mut req, env, &cfg).await,
         ("/v1/_fault", Method::Post) if cfg.fault_injection => {
             // Tests only (ATTUNE_FAULT_INJECTION=1): a real panic inside the handler,
             // to prove it becomes a 500 with a code and that the isolate recovers.
@@ -484,7 +484,7 @@ fn bundle_name(l: &Loaded) -> String {
     format!("{}@{}", m.name, m.version)
 }
 
-async fn rank(req: &mut Request, env: &Env, cfg: &Config, started: f64) -> Reply {
+async fn rank(req: &mut Request, env: &Env, cfg: &Config) -> Reply {
     if let Some(ct) = header(req, "Content-Type") {
         if !ct.to_ascii_lowercase().contains("json") {
             return ApiError::new("E_UNSUPPORTED_MEDIA_TYPE", "send application/json").into();
@@ -494,15 +494,16 @@ async fn rank(req: &mut Request, env: &Env, cfg: &Config, started: f64) -> Reply
         Ok(b) => b,
         Err(e) => return e.into(),
     };
-    // The bundle first: a request that arrives while the bundle loads is parsed after
-    // the load, but the parse cost is the same either way.
-    let (loaded, load_ms) = match bundle(env, cfg).await {
-        Ok(b) => b,
-        Err(e) => return e.into(),
-    };
+    // Bad input is refused before the bundle is touched: a 4xx does not depend on
+    // whether a bundle is loaded, and costs no bundle I/O.
     let t_parse = perf_now();
     let call = match api::parse_rank_body(&body, &cfg.limits) {
         Ok(c) => c,
+        Err(e) => return e.into(),
+    };
+    let parse_ms = perf_now() - t_parse;
+    let (loaded, load_ms) = match bundle(env, cfg).await {
+        Ok(b) => b,
         Err(e) => return e.into(),
     };
     let t_rank = perf_now();
@@ -524,10 +525,7 @@ async fn rank(req: &mut Request, env: &Env, cfg: &Config, started: f64) -> Reply
     reply
         .timing
         .insert(0, ("bundle", load_ms, load_desc(load_ms)));
-    reply
-        .timing
-        .insert(1, ("parse", t_rank - t_parse, String::new()));
-    let _ = started;
+    reply.timing.insert(1, ("parse", parse_ms, String::new()));
     reply.bundle = Some(bundle_name(&loaded));
     reply
 }
@@ -601,7 +599,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
     if method == Method::Options {
         return preflight(origin.as_deref(), &cors);
     }
-    let reply = route(req, &env, started).await;
+    let reply = route(req, &env).await;
     let total = perf_now() - started;
     let mut fields: Vec<(&str, Value)> = vec![
         (

@@ -88,6 +88,10 @@ describe("bundles that cannot be served", () => {
         assert.equal(r.status, 503);
         assert.equal(r.json.code, "E_BUNDLE_MISSING_FILE");
       }
+      // Bad input is still the caller's 4xx, whatever the bundle's state.
+      const bad = await rankRequest(w.base, "{not json");
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.code, "E_JSON_MALFORMED");
     } finally {
       await w.dispose();
     }
