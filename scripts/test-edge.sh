@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Edge tests: builds the Worker (edge/build.sh, in the workspace's one target dir) and
-# the native CLI (the parity reference), then runs tests/edge/*.test.mjs on real
+# the native CLI (the parity reference, $ATTUNE_CLI), then runs tests/edge/*.test.mjs on real
 # workerd through Miniflare and `wrangler dev`, all on 127.0.0.1: routes, auth, CORS,
 # every bad-input class, each bundle source, bundle updates, parity with native on the
 # golden cases, and the 10,000-request load test. Exit status 0 only if all pass.
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 bash edge/build.sh
-cargo build --release -p attune-cli
+attune_cargo_native build
 
 if [ $# -gt 0 ]; then
   files=()

@@ -49,7 +49,8 @@ const CASES = readdirSync(join(ROOT, "tests/golden"))
   .filter((f) => f.endsWith(".json"))
   .sort()
   .map((f) => ({ file: f, ...JSON.parse(readFileSync(join(ROOT, "tests/golden", f), "utf8")) }));
-const CLI = join(ROOT, "target/release/attune");
+// The native CLI the test command builds (scripts/env.sh), or a release build.
+const CLI = process.env.ATTUNE_CLI ?? join(ROOT, "target/release/attune");
 const workers = {};
 let tmp;
 

@@ -2,10 +2,7 @@
 //! independence from the candidates' order, exclusions, filters, rules, and reasons
 //! that refer only to inputs the model actually read.
 
-// Helpers in this test file unwrap: a panic there is a failing test.
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

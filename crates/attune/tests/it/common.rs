@@ -1,9 +1,5 @@
 //! Shared test helpers: the reference bundles, loaded once per test binary.
 
-// Helpers in this test file unwrap: a panic there is a failing test.
-#![allow(clippy::unwrap_used)]
-#![allow(dead_code)] // each test binary uses a different subset of these helpers
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;

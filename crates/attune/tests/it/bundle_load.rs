@@ -1,10 +1,7 @@
 //! Loading the reference bundles, and every way a bundle can be wrong giving a
 //! precise, typed error.
 
-// Helpers in this test file unwrap: a panic there is a failing test.
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
