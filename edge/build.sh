@@ -2,7 +2,8 @@
 # Builds the Worker into edge/build/ without worker-build (see README.md, "Building"):
 #
 #   1. cargo, for wasm32-unknown-unknown, in the workspace's one target dir, with the
-#      size-first `wasm` profile the browser module uses (shared dependency builds);
+#      size-first `wasm` profile, in the same invocation as the browser module
+#      (attune_cargo_wasm in scripts/env.sh: tract is compiled once for both);
 #   2. wasm-bindgen --target module (the pinned CLI the browser build uses too);
 #   3. the glue's `import source` (a proposal wrangler's bundler does not parse) is
 #      rewritten to the default import Workers give a WebAssembly.Module for;
@@ -18,7 +19,8 @@ root=$(dirname "$edge")
 source "$root/scripts/env.sh"
 cd "$root"
 
-cargo build --profile wasm --target wasm32-unknown-unknown -p attune-edge
+attune_cargo_wasm
+attune_wait_wasm_bindgen
 
 out="$edge/build"
 rm -rf "$out/pkg.tmp"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the browser/web-view module into pkg/wasm/:
-#   cargo (wasm32-unknown-unknown, +simd128 from .cargo/config.toml, profile `wasm`)
+#   cargo (wasm32-unknown-unknown, +simd128 from .cargo/config.toml, profile `wasm`; the
+#     Worker's crate in the same invocation, see attune_cargo_wasm in env.sh)
 #   → wasm-bindgen --target web (the CLI pinned to the crate's version)
 #   → wasm-opt -Oz from npm binaryen (smaller, not faster: ANCHORS §3).
 # Prints the raw and gzip -9 sizes. Idempotent; cargo skips work when nothing changed.
@@ -9,13 +10,14 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 out=pkg/wasm
-cargo build --profile wasm --target wasm32-unknown-unknown -p attune-wasm
+attune_cargo_wasm
 raw=target/wasm32-unknown-unknown/wasm/attune_wasm.wasm
 
 stamp="$out/.built-$(sha256sum "$raw" | cut -c1-16)"
 if [ -f "$stamp" ]; then
   echo "pkg/wasm is up to date"
 else
+  attune_wait_wasm_bindgen
   rm -rf "$out"
   mkdir -p "$out"
   wasm-bindgen --target web --out-dir "$out" --out-name attune "$raw"

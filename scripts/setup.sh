@@ -22,15 +22,40 @@ for t in wasm32-wasip1 wasm32-unknown-unknown; do
 done
 
 # --- wasm-bindgen-cli at exactly the crate's version. Compiling it takes 8-12 minutes
-# cold and is CPU-bound, so it runs in the background while the network-bound installs
-# below (pip, npm, apt) proceed; it is waited for at the end.
+# cold and is CPU-bound, so it runs in the background (niced, so it takes the cores
+# the foreground leaves idle) while the network-bound installs below proceed. With
+# ATTUNE_SETUP_BACKGROUND=1 (the test command) setup returns without waiting: the native
+# build and tests overlap with it, and the wasm steps wait for it
+# (attune_wait_wasm_bindgen in env.sh). Its pid and exit status go to .tools/.
 wb_version=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
-wb_pid=""
 mkdir -p .tools
+rm -f .tools/wasm-bindgen.pid .tools/wasm-bindgen.rc
 if [ "$("$HOME/.cargo/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]; then
   log "wasm-bindgen-cli $wb_version: installing in the background"
-  cargo install --quiet wasm-bindgen-cli --version "=$wb_version" >.tools/wasm-bindgen-install.log 2>&1 &
-  wb_pid=$!
+  (
+    nice -n 10 cargo install --quiet --locked wasm-bindgen-cli --version "=$wb_version" >.tools/wasm-bindgen-install.log 2>&1
+    echo $? >.tools/wasm-bindgen.rc
+  ) &
+  echo $! >.tools/wasm-bindgen.pid
+fi
+
+# --- Debian packages: Chromium for the browser tests and benchmarks. apt is
+# network-bound, so it also runs in the background; setup waits for it at the end.
+apt_pkgs=(chromium fonts-dejavu-core)
+apt_missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || apt_missing+=("$p")
+done
+apt_pid=""
+if [ ${#apt_missing[@]} -gt 0 ]; then
+  log "debian packages: installing ${apt_missing[*]} in the background"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  (
+    $sudo_cmd apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${apt_missing[@]}"
+  ) >.tools/apt-install.log 2>&1 &
+  apt_pid=$!
 fi
 
 # --- Python: the reference interpreter (ai-edge-litert) for differential conformance,
@@ -71,23 +96,20 @@ else
   echo "already installed ($npm_stamp)"
 fi
 
-# --- wasm-bindgen-cli: started in the background above; wait for it here.
-log "wasm-bindgen-cli $wb_version"
-if [ -n "$wb_pid" ]; then
-  if ! wait "$wb_pid"; then
-    cat .tools/wasm-bindgen-install.log
-    echo "installing wasm-bindgen-cli failed"
-    exit 1
-  fi
-fi
-wasm-bindgen --version
-
-# --- Chromium for the browser tests and benchmarks (Debian's package).
-log "chromium"
-if [ ! -x /usr/bin/chromium ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+# --- Debian packages: started in the background above; wait for them here.
+log "debian packages"
+if [ -n "$apt_pid" ] && ! wait "$apt_pid"; then
+  cat .tools/apt-install.log
+  echo "installing ${apt_missing[*]} failed"
+  exit 1
 fi
 /usr/bin/chromium --version
+
+# --- wasm-bindgen-cli: started in the background above.
+log "wasm-bindgen-cli $wb_version"
+if [ "${ATTUNE_SETUP_BACKGROUND:-0}" = 1 ] && [ -f .tools/wasm-bindgen.pid ]; then
+  echo "still compiling in the background; the wasm steps wait for it"
+else
+  attune_wait_wasm_bindgen
+  wasm-bindgen --version
+fi
