@@ -48,7 +48,7 @@ step "differential conformance vs LiteRT (native)" .venv/bin/python tests/confor
 step "training pipeline (pytest)" bash -c 'cd training && ../.venv/bin/python -m pytest -q tests'
 step "attune golden ranking cases (native)" "$ATTUNE_CLI" golden-check tests/golden
 step "attune golden ranking cases (shipped wasm module, node)" node tests/wasm/module-check.mjs golden tests/golden
-step "attune eval = training metrics (MovieLens ms track)" bash -c '.venv/bin/python crates/attune/scripts/ml100k_events.py && for b in sequence ranking; do "$ATTUNE_CLI" eval models/movielens-100k/$b --events training/.cache/movielens-100k/events.csv --expect models/movielens-100k/eval/metrics.json || exit 1; done'
+step "attune eval = training metrics (MovieLens ms track)" bash -c '.venv/bin/python tests/eval/ml100k_events.py && for b in sequence ranking; do "$ATTUNE_CLI" eval models/movielens-100k/$b --events training/.cache/movielens-100k/events.csv --expect models/movielens-100k/eval/metrics.json || exit 1; done'
 step "npm package (publint, attw, vitest, Chromium)" scripts/test-pkg.sh
 step "demo app (Chromium end to end)" scripts/test-web.sh
 step "Cloudflare Worker on workerd (routes, auth, bad input, sources, parity, load)" scripts/test-edge.sh

@@ -336,10 +336,10 @@ pub fn eval_cmd(
     let bundle = load(dir, None, false)?;
     let csv =
         std::fs::read_to_string(events).with_context(|| format!("reading {}", events.display()))?;
-    let t = attune::eval::parse_events(&csv, track)
-        .map_err(|e| anyhow!("{}: {e}", events.display()))?;
+    let t =
+        crate::eval::parse_events(&csv, track).map_err(|e| anyhow!("{}: {e}", events.display()))?;
     let t0 = Instant::now();
-    let (rows, notes) = attune::eval::evaluate(&bundle, &t, &attune::eval::EvalOptions::default())
+    let (rows, notes) = crate::eval::evaluate(&bundle, &t, &crate::eval::EvalOptions::default())
         .map_err(|e| anyhow!("[{}] {e}", e.code()))?;
     let secs = t0.elapsed().as_secs_f64();
     for n in &notes {
@@ -428,7 +428,7 @@ pub fn eval_cmd(
             let Ok(text) = std::fs::read_to_string(&f) else {
                 continue;
             };
-            let theirs = attune::eval::parse_rankings(&text);
+            let theirs = crate::eval::parse_rankings(&text);
             let same = r
                 .top_ids
                 .iter()
@@ -604,13 +604,36 @@ fn case_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-/// `attune golden-check DIR [--update]`: bundle paths are relative to `root`.
-pub fn golden_check(dir: &Path, root: &Path, update: bool) -> Result<ExitCode> {
+/// What another target wrote for one golden case (`attune golden-check --actual`): its
+/// `Ranking` JSON, or the error it raised.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum ActualRanking {
+    Error { error: ActualError },
+    Ranking(Box<attune::Ranking>),
+}
+
+#[derive(serde::Deserialize)]
+struct ActualError {
+    code: String,
+    message: String,
+}
+
+/// `attune golden-check DIR [--update | --actual OUT]`: bundle paths are relative to
+/// `root`. With `actual`, OUT/<case file name> holds another target's result for each
+/// case (a missing one fails): its items are judged against the expectation and the
+/// rest of its ranking against this build's own.
+pub fn golden_check(
+    dir: &Path,
+    root: &Path,
+    update: bool,
+    actual: Option<&Path>,
+) -> Result<ExitCode> {
     let (mut passed, mut failed) = (0, 0);
     let mut bundles: Vec<(String, Bundle)> = vec![];
     for f in case_files(dir)? {
         let text = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
-        let mut case: attune::golden::Case = serde_json::from_slice(&text)
+        let mut case: crate::golden::Case = serde_json::from_slice(&text)
             .with_context(|| format!("{}: not a golden case", f.display()))?;
         if !bundles.iter().any(|(p, _)| *p == case.bundle) {
             bundles.push((
@@ -623,16 +646,28 @@ pub fn golden_check(dir: &Path, root: &Path, update: bool) -> Result<ExitCode> {
             .find(|(p, _)| *p == case.bundle)
             .expect("loaded")
             .1;
-        let got = rank(bundle, &case.profile, &case.request)
+        let native = rank(bundle, &case.profile, &case.request)
             .map_err(|e| anyhow!("{}: [{}] {e}", f.display(), e.code()))?;
         if update {
-            case.expect = attune::golden::expected(&got);
+            case.expect = crate::golden::expected(&native);
             std::fs::write(&f, serde_json::to_string_pretty(&case)? + "\n")?;
             println!("WROTE {}", f.display());
             passed += 1;
             continue;
         }
-        let diffs = attune::golden::compare(&case.expect, &got);
+        let diffs = match actual {
+            None => crate::golden::compare(&case.expect, &native),
+            // Another target: its items against the expectation, and the rest of its
+            // ranking against this build's.
+            Some(out) => match read_actual(&out.join(f.file_name().unwrap_or_default())) {
+                Ok(got) => {
+                    let mut d = crate::golden::compare(&case.expect, &got);
+                    d.extend(crate::golden::compare_context(&native, &got));
+                    d
+                }
+                Err(e) => vec![format!("{e:#}")],
+            },
+        };
         if diffs.is_empty() {
             passed += 1;
             println!("PASS {}", f.display());
@@ -650,4 +685,14 @@ pub fn golden_check(dir: &Path, root: &Path, update: bool) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn read_actual(path: &Path) -> Result<attune::Ranking> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    match serde_json::from_slice(&bytes)
+        .with_context(|| format!("{}: neither a ranking nor an error", path.display()))?
+    {
+        ActualRanking::Ranking(r) => Ok(*r),
+        ActualRanking::Error { error } => bail!("[{}] {}", error.code, error.message),
+    }
 }

@@ -3,6 +3,8 @@
 mod bench;
 mod bundle_cmd;
 mod conform;
+mod eval;
+mod golden;
 mod inspect;
 
 use std::path::PathBuf;
@@ -140,8 +142,13 @@ enum Command {
         /// Rewrite the expected lists from this runtime's output.
         #[arg(long)]
         update: bool,
+        /// Judge the rankings another target wrote into this folder (one file per case,
+        /// same name: the target's Ranking JSON or {"error": {code, message}}).
+        #[arg(long, value_name = "OUT", conflicts_with = "update")]
+        actual: Option<PathBuf>,
     },
-    /// Run conformance cases (folders with a manifest.json) against their reference outputs.
+    /// Run conformance cases (folders with a manifest.json) against their reference
+    /// outputs, or judge the outputs another runtime wrote (--actual).
     Conform {
         /// Folders to search for cases.
         #[arg(required = true)]
@@ -149,6 +156,14 @@ enum Command {
         /// Only print failures and the summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Judge the outputs another runtime wrote into this folder (its index.json)
+        /// instead of running the cases here; every case under DIRS must be in it.
+        #[arg(long, value_name = "OUT")]
+        actual: Option<PathBuf>,
+        /// Print the case folders found, one per line, and exit (for other runtimes'
+        /// harnesses: the same cases, found by the same rule).
+        #[arg(long, conflicts_with = "actual")]
+        list: bool,
     },
 }
 
@@ -221,9 +236,17 @@ fn main() -> ExitCode {
             tolerance,
             json,
         )),
-        Command::GoldenCheck { dir, root, update } => {
-            report(bundle_cmd::golden_check(&dir, &root, update))
-        }
+        Command::GoldenCheck {
+            dir,
+            root,
+            update,
+            actual,
+        } => report(bundle_cmd::golden_check(
+            &dir,
+            &root,
+            update,
+            actual.as_deref(),
+        )),
         Command::Inspect { model, json } => match inspect::run(&model, json) {
             Ok(code) => code,
             Err(e) => {
@@ -247,36 +270,59 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Conform { dirs, quiet } => {
-            let cases = match conform::find_cases(&dirs) {
-                Ok(c) => c,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    return ExitCode::from(2);
-                }
-            };
-            let mut runner = conform::Runner::default();
-            let (mut passed, mut failed) = (0, 0);
-            for case in cases {
-                let o = runner.run_case(&case);
-                if o.passed {
-                    passed += 1;
-                    if !quiet {
-                        println!("PASS {} {:.3e}", o.path.display(), o.max_diff);
-                    }
-                } else {
-                    failed += 1;
-                    println!("FAIL {} {:.3e} {}", o.path.display(), o.max_diff, o.detail);
-                }
+        Command::Conform {
+            dirs,
+            quiet,
+            actual,
+            list,
+        } => report(conform_cmd(&dirs, quiet, actual.as_deref(), list)),
+    }
+}
+
+/// `attune conform`: run (or judge another runtime's outputs), print, summarize.
+fn conform_cmd(
+    dirs: &[PathBuf],
+    quiet: bool,
+    actual: Option<&std::path::Path>,
+    list: bool,
+) -> anyhow::Result<ExitCode> {
+    let (runtime, outcomes) = if list {
+        for case in conform::find_cases(dirs)? {
+            println!("{}", case.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    } else if let Some(out) = actual {
+        conform::judge_actual(out, dirs)?
+    } else {
+        let mut runner = conform::Runner::default();
+        let outcomes = conform::find_cases(dirs)?
+            .iter()
+            .map(|c| runner.run_case(c))
+            .collect();
+        (String::new(), outcomes)
+    };
+    let (mut passed, mut failed) = (0, 0);
+    for o in outcomes {
+        if o.passed {
+            passed += 1;
+            if !quiet {
+                println!("PASS {} {:.3e}", o.path.display(), o.max_diff);
             }
-            println!("{passed} passed, {failed} failed");
-            if failed > 0 || passed == 0 {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            }
+        } else {
+            failed += 1;
+            println!("FAIL {} {:.3e} {}", o.path.display(), o.max_diff, o.detail);
         }
     }
+    if runtime.is_empty() {
+        println!("{passed} passed, {failed} failed");
+    } else {
+        println!("{runtime}: {passed} passed, {failed} failed");
+    }
+    Ok(if failed > 0 || passed == 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Exit code of a command: its own, or 2 with the error chain on failure.

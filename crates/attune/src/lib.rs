@@ -9,7 +9,6 @@
 //!   as versioned JSON; [`Profile::derive`] gives the model-facing state.
 //! - [`rank`]: candidates (a list or the whole catalog), filters, business rules,
 //!   diversity, exploration, freshness, and reasons derived from the inputs used.
-//! - [`eval`]: the training pipeline's offline metrics, reimplemented.
 //!
 //! ```no_run
 //! use attune::{rank, Bundle, LoadOptions, Profile, RankRequest};
@@ -36,8 +35,6 @@
 mod bundle;
 pub mod catalog;
 mod error;
-pub mod eval;
-pub mod golden;
 pub mod manifest;
 pub mod profile;
 mod rank;

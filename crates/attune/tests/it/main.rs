@@ -2,7 +2,7 @@
 //! own executable linking all of tract, and linking dominated the test command's time.
 //!
 //! The golden ranking cases are not repeated here: `attune golden-check tests/golden`
-//! (scripts/test.sh) runs them through the same `attune::golden::compare`, and the
+//! (scripts/test.sh) judges them (the CLI's `golden` module), and the
 //! shipped wasm module runs them again. Likewise `attune eval --expect` checks the
 //! offline metrics against the training pipeline's.
 

@@ -1,7 +1,8 @@
 //! Golden ranking cases: a bundle, a profile and a request, with the expected list.
-//! The same files are checked by `cargo test -p attune` (native) and by
-//! `attune golden-check` (native and compiled to wasm32-wasip1 under node), so every
-//! target is held to the same output.
+//! `attune golden-check` is the one judge of them: it ranks natively, or judges the
+//! rankings another target wrote (`--actual`: the shipped wasm module under node, the
+//! Worker on workerd, the npm package in a browser), so every target is held to the
+//! same output by the same code.
 //!
 //! Scores come from f32 model arithmetic whose summation order differs between SIMD
 //! kernels (x86 vs wasm simd128), so scores are compared with a tolerance and two items
@@ -9,8 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::Profile;
-use crate::rank::{RankRequest, Ranking};
+use attune::{Profile, RankRequest, Ranking};
 
 /// Absolute + relative tolerance on scores: f32 kernels differ in the last bits across
 /// targets, far below this.
@@ -121,6 +121,62 @@ pub fn compare(expect: &[ExpectedItem], got: &Ranking) -> Vec<String> {
                 e.reasons
             ));
         }
+    }
+    diffs
+}
+
+/// What a ranking says beyond its items (model, candidate accounting, the inputs the
+/// model read), compared between another target's ranking and this build's for the same
+/// case: the expectation files record only the items. Counts, ids and the model are
+/// exact; preference and feature values are floats, within [`TOLERANCE`].
+pub fn compare_context(native: &Ranking, got: &Ranking) -> Vec<String> {
+    let mut diffs = vec![];
+    if got.model != native.model {
+        diffs.push(format!(
+            "model {:?}, natively {:?}",
+            got.model, native.model
+        ));
+    }
+    if got.counts != native.counts {
+        diffs.push(format!(
+            "counts {:?}, natively {:?}",
+            got.counts, native.counts
+        ));
+    }
+    let (g, n) = (&got.inputs, &native.inputs);
+    if g.history != n.history {
+        diffs.push(format!(
+            "inputs.history {:?}, natively {:?}",
+            g.history, n.history
+        ));
+    }
+    if g.unknown_items != n.unknown_items || g.unknown_topics != n.unknown_topics {
+        diffs.push(format!(
+            "unknown ids {:?} {:?}, natively {:?} {:?}",
+            g.unknown_items, g.unknown_topics, n.unknown_items, n.unknown_topics
+        ));
+    }
+    let prefs_close = g.preferences.len() == n.preferences.len()
+        && g.preferences
+            .iter()
+            .zip(&n.preferences)
+            .all(|((gk, gv), (nk, nv))| gk == nk && close(*gv, *nv));
+    if !prefs_close {
+        diffs.push(format!(
+            "inputs.preferences {:?}, natively {:?}",
+            g.preferences, n.preferences
+        ));
+    }
+    let features_close = g.features.len() == n.features.len()
+        && g.features
+            .iter()
+            .zip(&n.features)
+            .all(|((gk, gv), (nk, nv))| gk == nk && close(*gv, *nv));
+    if !features_close {
+        diffs.push(format!(
+            "inputs.features {:?}, natively {:?}",
+            g.features, n.features
+        ));
     }
     diffs
 }

@@ -12,10 +12,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use crate::bundle::Bundle;
-use crate::profile::{Event, EventKind, Profile};
-use crate::rank::{rank, RankRequest};
-use crate::RankError;
+use attune::profile::{Event, EventKind, Profile};
+use attune::{rank, Bundle, RankError, RankRequest};
 
 /// One CSV row.
 #[derive(Debug, Clone)]
@@ -392,7 +390,7 @@ pub fn evaluate(
             .entry()
             .inputs
             .iter()
-            .any(|i| i.role == crate::manifest::InputRole::Preferences);
+            .any(|i| i.role == attune::manifest::InputRole::Preferences);
         let variants: Vec<(String, bool)> = if direct_prefs {
             vec![
                 (m.entry().id.clone(), false),
@@ -409,7 +407,7 @@ pub fn evaluate(
             let mut lists = Vec::with_capacity(users.len());
             for u in &users {
                 let mut p = Profile::new();
-                p.settings.retention.max_events = Some(crate::profile::MAX_EVENTS_HARD);
+                p.settings.retention.max_events = Some(attune::profile::MAX_EVENTS_HARD);
                 for (i, ts, v) in &u.train {
                     p.record(Event {
                         item: cat.id(*i).to_string(),

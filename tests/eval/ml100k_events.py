@@ -5,7 +5,7 @@ onboarding picks (`+picks` rows, the ranking models' `pref:` features) need.
 Nothing here is committed: the ratings may not be redistributed (GroupLens terms). Run
 from the repository root with the training venv:
 
-    .venv/bin/python crates/attune/scripts/ml100k_events.py
+    .venv/bin/python tests/eval/ml100k_events.py
 
 It first runs `python -m attune_training data` (in training/) when splits.csv is
 missing, then checks the split's sha256 against eval/splits.sha256.
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / "training" / ".cache" / "movielens-100k"
 
 
