@@ -39,7 +39,7 @@ export {
   type EngineErrorCode,
   type PackageErrorCode,
 } from './errors.js';
-export { reasonText } from './reasons.js';
+export { reasonText, type ReasonTextOptions } from './reasons.js';
 export type * from './types.js';
 
 import { wasm } from './wasm.js';

@@ -1,26 +1,20 @@
+import { engine } from './errors.js';
 import type { Reason } from './types.js';
+import { wasm } from './wasm.js';
 
-/** English text for a reason, as the Rust `Reason::text` writes it. Apps that
- *  translate should switch on `reason.kind` instead. */
-export function reasonText(reason: Reason): string {
-  switch (reason.kind) {
-    case 'history':
-      return `because you ${reason.verb} ${reason.title}`;
-    case 'picked_topic':
-      return `because you picked ${reason.label}`;
-    case 'boosted_topic':
-      return `because you asked for more ${reason.label}`;
-    case 'frequent_topic':
-      return `because ${Math.round(reason.share * 100)}% of what you watch is ${reason.label}`;
-    case 'popular':
-      return 'popular with everyone';
-    case 'fresh':
-      return `new (published ${reason.published})`;
-    case 'exploration':
-      return 'something different to explore';
-    case 'rule':
-      return reason.boost >= 0 ? 'featured' : 'shown lower by the editors';
-    case 'pinned':
-      return 'featured by the editors';
-  }
+export interface ReasonTextOptions {
+  /** Shown instead of the catalog title of the item a history reason names (your
+   *  display form of it, e.g. "The Rock" for "Rock, The (1996)"). */
+  title?: string;
+}
+
+/**
+ * The display text of a reason, written by the engine (Rust `Reason::text`): the same
+ * words as a ranked item's `why`, on every target. Ranked items already carry `why`;
+ * use this for reasons held apart from their ranking, or with a display title of your
+ * own. Needs `init()`. Apps that translate should switch on `reason.kind` instead.
+ */
+export function reasonText(reason: Reason, options: ReasonTextOptions = {}): string {
+  const w = wasm();
+  return engine(() => w.reasonText(JSON.stringify(reason), options.title));
 }

@@ -229,9 +229,10 @@ export interface RankedItem {
   /** The model's raw output. */
   model_score: number;
   reasons: Reason[];
-  /** The reasons as English text (the engine's `Reason::text`), same order; present
-   *  with engines that send it. `reasonText(reason)` gives the same words. */
-  why?: string[];
+  /** The reasons as English display text, written by the engine (`Reason::text`), in
+   *  the same order. `reasonText(reason, { title })` gives the same sentence with a
+   *  display title of your own. */
+  why: string[];
 }
 
 export interface Ranking {

@@ -6,6 +6,7 @@ import {
   openProfile,
   Ranker,
   readStoredProfile,
+  reasonText,
   version,
   type Bundle,
   type BundleInfo,
@@ -16,9 +17,16 @@ import {
   type Profile,
   type ProfileData,
   type Ranking,
+  type Reason,
 } from 'attune';
 
 export type { BundleInfo, Controls, ProfileData, RankedItem, Ranking, Reason } from 'attune';
+
+/** A reason's sentence as the engine writes it (the demo writes none of its own), with
+ *  the demo's display title ("The Rock") for the item a history reason names. */
+export function reasonSentence(reason: Reason, displayTitle?: string): string {
+  return reasonText(reason, displayTitle === undefined ? {} : { title: displayTitle });
+}
 
 export interface Timed<T> {
   value: T;

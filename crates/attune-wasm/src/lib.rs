@@ -61,6 +61,15 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
+/// The display text of a reason (`Reason` JSON, as in a ranking's `reasons`): the
+/// library's sentence, so every target shows the same words. `displayTitle` replaces
+/// the catalog title of a history reason's item (an app's display form of it).
+#[wasm_bindgen(js_name = reasonText)]
+pub fn reason_text(reason_json: &str, display_title: Option<String>) -> Result<String, JsValue> {
+    let reason: attune::Reason = parse("E_RANK_INVALID", "reason", reason_json)?;
+    Ok(reason.text_with_title(display_title.as_deref()))
+}
+
 /// A loaded, verified bundle with its models prepared.
 #[wasm_bindgen]
 pub struct WasmBundle {

@@ -210,14 +210,30 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// English text for display.
+    /// English text for display: the only place reason sentences are written. Ranked
+    /// items carry it as `why`; the wasm module exports it (`reasonText`) for apps that
+    /// show a display title of their own (see [`Reason::text_with_title`]).
     pub fn text(&self) -> String {
+        self.text_with_title(None)
+    }
+
+    /// [`Reason::text`], with `title` in place of the catalog title of a history
+    /// reason's item (an app's display form, e.g. "The Rock" for "Rock, The (1996)").
+    /// Other reasons name no item and are unchanged.
+    pub fn text_with_title(&self, title: Option<&str>) -> String {
         match self {
-            Reason::History { title, verb, .. } => format!("because you {verb} {title}"),
+            Reason::History {
+                title: catalog_title,
+                verb,
+                ..
+            } => format!("because you {verb} {}", title.unwrap_or(catalog_title)),
             Reason::PickedTopic { label, .. } => format!("because you picked {label}"),
             Reason::BoostedTopic { label, .. } => format!("because you asked for more {label}"),
             Reason::FrequentTopic { label, share, .. } => {
-                format!("because {:.0}% of what you watch is {label}", share * 100.0)
+                // Half away from zero (5 of 8 reads "63%"), as readers and JavaScript's
+                // Math.round expect; `{:.0}` would round half to even ("62%").
+                let percent = (f64::from(*share) * 100.0).round();
+                format!("because {percent}% of what you watch is {label}")
             }
             Reason::Popular => "popular with everyone".into(),
             Reason::Fresh { published } => format!("new (published {published})"),
@@ -1035,4 +1051,43 @@ fn leave_one_out(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod reason_tests {
+    use super::Reason;
+
+    #[test]
+    fn shares_round_half_away_from_zero() {
+        let r = |share: f32| {
+            Reason::FrequentTopic {
+                topic: "war".into(),
+                label: "War".into(),
+                share,
+            }
+            .text()
+        };
+        assert_eq!(r(5.0 / 8.0), "because 63% of what you watch is War");
+        assert_eq!(r(1.0 / 8.0), "because 13% of what you watch is War");
+        assert_eq!(r(5.0 / 6.0), "because 83% of what you watch is War");
+        assert_eq!(r(1.0), "because 100% of what you watch is War");
+    }
+
+    #[test]
+    fn a_display_title_replaces_only_the_history_items_title() {
+        let h = Reason::History {
+            item: "1".into(),
+            title: "Rock, The (1996)".into(),
+            verb: "liked".into(),
+        };
+        assert_eq!(h.text(), "because you liked Rock, The (1996)");
+        assert_eq!(
+            h.text_with_title(Some("The Rock")),
+            "because you liked The Rock"
+        );
+        assert_eq!(
+            Reason::Popular.text_with_title(Some("x")),
+            "popular with everyone"
+        );
+    }
 }

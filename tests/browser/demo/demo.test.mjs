@@ -77,14 +77,14 @@ describe('demo on a desktop viewport', () => {
       assert.ok(it.genres.some((g) => PICKS.includes(g)), `${it.title} (${it.genres}) fits none of the picks`);
       assert.ok(it.reason.length > 0, `${it.title} has no reason`);
     }
-    assert.match(items[0].reason, /^Because you picked (Sci-Fi|War)$/);
+    assert.match(items[0].reason, /^because you picked (Sci-Fi|War)$/);
     // "Why this?" opens a disclosure with every reason.
     const first = page.locator('#feed-grid article.card').first();
     await first.getByText('Why this?').click();
     assert.equal(await first.locator('details.why').getAttribute('open'), '');
     const reasons = await first.locator('.reason-text').allTextContents();
-    assert.ok(reasons.includes('Because you picked Sci-Fi'), reasons.join(' | '));
-    assert.ok(reasons.includes('Popular with everyone'), reasons.join(' | '));
+    assert.ok(reasons.includes('because you picked Sci-Fi'), reasons.join(' | '));
+    assert.ok(reasons.includes('popular with everyone'), reasons.join(' | '));
     // Keyboard focus is visible (a ring on the disclosure after Tab / Shift+Tab).
     await page.keyboard.press('Tab');
     await page.keyboard.press('Shift+Tab');
@@ -107,8 +107,8 @@ describe('demo on a desktop viewport', () => {
     const afterLike = await feed(page);
     assert.ok(!afterLike.some((i) => i.id === before[0].id), 'the liked title is still in the feed');
     assert.notDeepEqual(afterLike.map((i) => i.id).slice(0, 10), before.map((i) => i.id).slice(1, 11));
-    const explained = afterLike.filter((i) => i.reasons.includes('Because you liked Star Wars'));
-    assert.ok(explained.length > 0, 'no card says "Because you liked Star Wars"');
+    const explained = afterLike.filter((i) => i.reasons.includes('because you liked Star Wars'));
+    assert.ok(explained.length > 0, 'no card says "because you liked Star Wars"');
     assert.ok((await page.locator('.card-new').count()) > 0, 'no new titles marked');
     assert.match(await page.locator('.feed-sub').innerText(), /1 like/);
     await shot(page, 'desktop-05-after-like');
@@ -257,7 +257,7 @@ describe('demo on a phone viewport (390×844)', () => {
     // A favourite from onboarding is history: the feed says so and leaves it out.
     const items = await feed(page);
     assert.ok(!items.some((i) => i.title === 'Star Wars'));
-    assert.ok(items.some((i) => i.reason === 'Because you liked Star Wars'), items.map((i) => i.reason).join(' | '));
+    assert.ok(items.some((i) => i.reason === 'because you liked Star Wars'), items.map((i) => i.reason).join(' | '));
     assert.equal(await overflowX(page), 0);
     await shot(page, 'phone-03-feed');
     const first = page.locator('#feed-grid article.card').first();

@@ -1,34 +1,11 @@
 import { h, icon } from '../dom';
 import { type Catalog, posterHues } from '../catalog';
-import type { RankedItem, Reason } from '../engine';
+import { type RankedItem, type Reason, reasonSentence } from '../engine';
 
-/** English for one reason, from the reason's own fields (the same wording as the Rust
- *  `Reason::text`, with the catalog's display titles). */
+/** One reason's sentence: the engine's words, with the catalog's display title for a
+ *  history item. Sentence case is the stylesheet's (`.reason-text::first-letter`). */
 export function reasonText(r: Reason, catalog: Catalog): string {
-  switch (r.kind) {
-    case 'history': {
-      const title = (r.item && catalog.item(r.item)?.title) || r.title || 'something you watched';
-      return `Because you ${r.verb ?? 'watched'} ${title}`;
-    }
-    case 'picked_topic':
-      return `Because you picked ${r.label ?? r.topic}`;
-    case 'boosted_topic':
-      return `Because you asked for more ${r.label ?? r.topic}`;
-    case 'frequent_topic':
-      return `Because ${Math.round((r.share ?? 0) * 100)}% of what you watch is ${r.label ?? r.topic}`;
-    case 'popular':
-      return 'Popular with everyone';
-    case 'fresh':
-      return `New (published ${r.published})`;
-    case 'exploration':
-      return 'Something different to explore';
-    case 'rule':
-      return (r.boost ?? 0) >= 0 ? 'Featured' : 'Shown lower by the editors';
-    case 'pinned':
-      return 'Featured by the editors';
-    default:
-      return (r as { kind: string }).kind;
-  }
+  return reasonSentence(r, r.kind === 'history' ? catalog.item(r.item)?.title : undefined);
 }
 
 /** What each reason kind means, for the disclosure's small print. */
@@ -138,7 +115,9 @@ export function cardView(o: CardOptions): HTMLElement {
         { class: 'chips', 'aria-label': 'Genres' },
         topics.map((t) => h('li', { class: `chip${o.picked.has(t) ? ' chip-picked' : ''}` }, catalog.label(t))),
       ),
-      headline ? h('p', { class: 'headline-reason' }, icon('sparkle', 14), reasonText(headline, catalog)) : null,
+      headline
+        ? h('p', { class: 'headline-reason' }, icon('sparkle', 14), h('span', { class: 'sentence' }, reasonText(headline, catalog)))
+        : null,
       why,
       h('div', { class: 'card-actions' }, like, dislike),
     ),
