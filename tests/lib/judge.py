@@ -152,3 +152,12 @@ def write_reference_case(directory: str | Path, arrays: Sequence[np.ndarray], na
         outputs.append({"name": name, "dtype": dtype, "shape": list(np.shape(a)), "file": f"ref_{i}.bin"})
     (d / "manifest.json").write_text(json.dumps({"model": "", "inputs": [], "outputs": outputs}, indent=1) + "\n")
     return d
+
+
+def round_up_atol(x: float) -> float:
+    """The `atol` a case gets where LiteRT's own kernels differ by x (the generator and
+    the differential run): about 1.5x x, two significant digits, rounded up."""
+    if x <= 0:
+        return 0.0
+    e = np.floor(np.log10(x)) - 1
+    return float("%.3g" % (np.ceil(x * 1.5 / 10 ** e) * 10 ** e))
