@@ -89,7 +89,8 @@ def main() -> int:
     # The cases as the CLI finds them (one rule for every harness). The CLI runs at the
     # repository root, so the folders are given relative to it; each case's seed comes
     # from that relative path.
-    cli = [*args.runner, args.attune]
+    attune = os.path.abspath(args.attune) if os.path.exists(args.attune) else args.attune
+    cli = [*args.runner, attune]
     cases = judge.list_cases([os.path.relpath(r, judge.ROOT) for r in args.roots], cli=cli)
     # One case per suite (the first): suites share a model across their cases.
     seen, chosen = set(), []

@@ -52,7 +52,8 @@ class JudgeError(RuntimeError):
 
 def _run(cli: Sequence[str] | None, args: list[str]) -> subprocess.CompletedProcess:
     cmd = [*(cli or CLI), *args]
-    if not shutil.which(cmd[0]) and not Path(cmd[0]).exists():
+    # The command runs at the repository root, so a relative program path is found there.
+    if not shutil.which(cmd[0]) and not (ROOT / cmd[0]).exists():
         raise JudgeError(f"{cmd[0]} is missing: build it with scripts/test.sh (or set ATTUNE_CLI)")
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
 
