@@ -12,7 +12,11 @@ one after the other:
 - attune compiled for wasm32-wasip1, run under node (`tests/wasm/run-wasi.mjs`).
 
 All four use the inputs of the case (its `in_*.bin`); dynamic-batch models are resized to
-the case's shapes. A timed run is: set the inputs, invoke, read the outputs. For LiteRT
+the case's shapes. LiteRT's first-run outputs are written out and judged by the `attune`
+CLI against the case's reference with the rule for peer runtimes (`attune conform
+--peer`, tests/conformance/README.md), which catches a wrong input order; a case it
+fails is listed under "Problems". attune's own outputs are judged by `attune conform` in
+the test command. A timed run is: set the inputs, invoke, read the outputs. For LiteRT
 it is timed in Python with `time.perf_counter_ns`, so the Python binding's call overhead
 is included; it is measured separately on a one-op model and reported. attune times
 inside the process (`std::time::Instant` around `Model::run`).
@@ -28,8 +32,9 @@ Optional extra columns: `--wasm-no-liftoff` (the wasm build again under
 `node --no-liftoff`, i.e. without V8's tier-up from its baseline compiler) and
 `--alt-native PATH --alt-label TEXT` (a second native build, e.g. one made with
 `RUSTFLAGS="-C target-cpu=x86-64-v3"`). `--case [LABEL=]DIR` (repeatable) replaces the
-default model list, e.g. with tests/conformance/ops/* cases. BENCHMARKS.md has the
-results and how to read them.
+default model list, e.g. with tests/conformance/ops/* cases. `--judge PATH` picks the
+attune binary that judges LiteRT's outputs (default: $ATTUNE_CLI, else target/ci/attune).
+BENCHMARKS.md has the results and how to read them.
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared"
+sys.path.insert(0, str(REPO / "tests" / "lib"))
+from judge import CLI as JUDGE_CLI, ConformOutputs  # noqa: E402
 
 DTYPES = {
     "f32": np.float32,
@@ -146,25 +153,6 @@ def litert_interpreter(case: Case, engine: str):
     return it, load_ns
 
 
-def check_outputs(case: Case, outs: list[np.ndarray]) -> str:
-    """A loose sanity check that the inputs were mapped correctly: '' when fine."""
-    for i, (ref, out) in enumerate(zip(case.refs, outs)):
-        if ref is None:
-            continue
-        if ref.shape != out.shape:
-            return f"output {i}: shape {out.shape} != {ref.shape}"
-        if ref.dtype.kind == "f":
-            # loose: LiteRT's builtin int8 kernels are 1 step (1/256 here) off XNNPACK's
-            tol = 1e-2 * max(1.0, float(np.abs(ref).max()))
-            if float(np.abs(out.astype(np.float64) - ref).max()) > tol:
-                return f"output {i} differs from the reference"
-        elif ref.dtype == np.int8 or ref.dtype == np.uint8:
-            if int(np.abs(out.astype(np.int32) - ref.astype(np.int32)).max()) > 1:
-                return f"output {i} differs from the reference"
-        # integer index outputs may legitimately differ on ties: not checked
-    return ""
-
-
 def bench_litert(case: Case, engine: str, runs: int, warmup: int) -> dict:
     it, load_ns = litert_interpreter(case, engine)
     in_idx = [d["index"] for d in it.get_input_details()]
@@ -179,9 +167,8 @@ def bench_litert(case: Case, engine: str, runs: int, warmup: int) -> dict:
         return [it.get_tensor(o) for o in out_idx]
 
     t0 = time.perf_counter_ns()
-    outs = once()
+    first = [np.array(o, copy=True) for o in once()]
     first_ns = time.perf_counter_ns() - t0
-    problem = check_outputs(case, outs)
     for _ in range(warmup):
         once()
     times = []
@@ -204,7 +191,7 @@ def bench_litert(case: Case, engine: str, runs: int, warmup: int) -> dict:
         "load_us": load_ns / 1000.0,
         "first_run_us": first_ns / 1000.0,
         "ops": ops,
-        "check": problem,
+        "outputs": first,  # judged after the sweep (judge_litert), then dropped
     }
 
 
@@ -272,6 +259,26 @@ def bench_attune(case: Case, engine: str, runs: int, warmup: int, binaries: dict
         "parse_us": r["load_us"],
         "prepare_us": r["prepare_us"],
     }
+
+
+def judge_litert(cases: list[Case], sweep: dict, engine: str, cli: list[str]) -> None:
+    """Writes LiteRT's first-run outputs of one sweep and lets the attune CLI judge them
+    against each case's reference (`--peer`); stores each verdict, and its detail as the
+    run's `check` when it failed."""
+    with ConformOutputs(f"{ENGINE_NAMES[engine]} (ai-edge-litert)", cli=cli) as out:
+        for c in cases:
+            r = sweep[c.rel][engine]
+            if "outputs" in r:
+                out.add(c.rel, r["outputs"])
+            else:
+                out.error(c.rel, "; ".join(r.get("error", ["no outputs"])))
+        verdicts = {v["case"]: v for v in out.report([c.rel for c in cases], peer=True)["cases"]}
+    for c in cases:
+        r = sweep[c.rel][engine]
+        if r.pop("outputs", None) is not None:
+            v = verdicts[c.rel]
+            r["vs_reference"] = v
+            r["check"] = "" if v["passed"] else f"the judge: {v['detail']}"
 
 
 # --------------------------------------------------------------------------- sizes, machine
@@ -546,6 +553,8 @@ def main() -> int:
     ap.add_argument("--alt-label", default="alternative build", help="how to name --alt-native")
     ap.add_argument("--built-from", help="say where the binaries were built from (e.g. a commit), "
                     "when that is not this checkout")
+    ap.add_argument("--judge", help="the attune binary that judges LiteRT's outputs "
+                    "(default: $ATTUNE_CLI, else target/ci/attune)")
     ap.add_argument("--out", help="write the markdown here instead of printing it")
     ap.add_argument("--json-out", help="also write the raw results as JSON")
     args = ap.parse_args()
@@ -582,9 +591,11 @@ def main() -> int:
     meta["load_before"] = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     t_start = time.time()
     results = [{"label": c.label, "case": c.rel, "runs": []} for c in cases]
+    judge_cli = [str((REPO / args.judge).resolve())] if args.judge else JUDGE_CLI
     for rep in range(args.repeat):
+        sweep = {}
         for c, res in zip(cases, results):
-            r = {}
+            r = sweep[c.rel] = {}
             for e in engines:
                 print(f"[sweep {rep + 1}/{args.repeat}] {c.label}: {ENGINE_NAMES[e]} …", file=sys.stderr, flush=True)
                 if e in ("xnnpack", "builtin"):
@@ -599,6 +610,8 @@ def main() -> int:
                 else:
                     print(f"    p50 {r[e]['p50_us']:.1f} µs, p90 {r[e]['p90_us']:.1f} µs", file=sys.stderr)
             res["runs"].append(r)
+        for e in ("xnnpack", "builtin"):
+            judge_litert(cases, sweep, e, judge_cli)
 
     print("fixed per-run overheads …", file=sys.stderr, flush=True)
     ov = litert_overhead(args.runs, args.warmup)

@@ -28,6 +28,9 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import judge  # noqa: E402
+
 DTYPES = {
     "f32": np.float32,
     "i32": np.int32,
@@ -37,16 +40,6 @@ DTYPES = {
     "bool": np.bool_,
     "i16": np.int16,
 }
-
-
-def find_cases(roots: list[Path]) -> list[Path]:
-    out = []
-    for root in roots:
-        for manifest in sorted(root.rglob("manifest.json")):
-            data = json.loads(manifest.read_text())
-            if all(k in data for k in ("model", "inputs", "outputs")):
-                out.append(manifest.parent)
-    return out
 
 
 def fresh_input(rng: np.random.Generator, original: np.ndarray) -> np.ndarray:
@@ -71,14 +64,6 @@ def fresh_input(rng: np.random.Generator, original: np.ndarray) -> np.ndarray:
     return rng.choice(values, size=original.shape).astype(original.dtype)
 
 
-def round_up_atol(x: float) -> float:
-    """About 1.5x x, two significant digits, rounded up (as generate.py does)."""
-    if x <= 0:
-        return 0.0
-    e = np.floor(np.log10(x)) - 1
-    return float("%.3g" % (np.ceil(x * 1.5 / 10 ** e) * 10 ** e))
-
-
 def run_builtin_ref(model: Path, inputs) -> list[np.ndarray]:
     interp = Interpreter(model_path=str(model), num_threads=1,
                          experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
@@ -101,26 +86,32 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, help="write the cases here instead of a temporary folder")
     args = ap.parse_args()
 
-    cases = find_cases(args.roots)
+    # The cases as the CLI finds them (one rule for every harness). The CLI runs at the
+    # repository root, so the folders are given relative to it; each case's seed comes
+    # from that relative path.
+    attune = os.path.abspath(args.attune) if os.path.exists(args.attune) else args.attune
+    cli = [*args.runner, attune]
+    cases = judge.list_cases([os.path.relpath(r, judge.ROOT) for r in args.roots], cli=cli)
     # One case per suite (the first): suites share a model across their cases.
     seen, chosen = set(), []
-    for case in cases:
+    for rel in cases:
+        case = judge.ROOT / rel
         data = json.loads((case / "manifest.json").read_text())
         model = (case / data["model"]).resolve()
         if model not in seen:
             seen.add(model)
-            chosen.append((case, model, data))
+            chosen.append((rel, case, model, data))
 
     scratch = args.keep or Path(tempfile.mkdtemp(prefix="attune-diff-"))
     scratch.mkdir(parents=True, exist_ok=True)
     written = 0
     try:
-        for case, model, data in chosen:
-            rng = np.random.default_rng(args.seed * 1_000_003 + zlib.crc32(str(case).encode()))
+        for rel, case, model, data in chosen:
+            rng = np.random.default_rng(args.seed * 1_000_003 + zlib.crc32(rel.encode()))
             interp = Interpreter(model_path=str(model), num_threads=1)
             details = interp.get_input_details()
             if len(details) != len(data["inputs"]):
-                print(f"skip {case}: {len(details)} inputs vs {len(data['inputs'])}", file=sys.stderr)
+                print(f"skip {rel}: {len(details)} inputs vs {len(data['inputs'])}", file=sys.stderr)
                 continue
             inputs = []
             for d, io in zip(details, data["inputs"]):
@@ -138,7 +129,7 @@ def main() -> int:
                 builtin = run_builtin_ref(model, inputs)
             out_dir = scratch / f"case_{written:04d}"
             out_dir.mkdir()
-            manifest = {"model": os.path.relpath(model, out_dir), "source": str(case), "inputs": [], "outputs": []}
+            manifest = {"model": os.path.relpath(model, out_dir), "source": rel, "inputs": [], "outputs": []}
             for k, ((_, x), io) in enumerate(zip(inputs, data["inputs"])):
                 x.tofile(out_dir / f"in_{k}.bin")
                 manifest["inputs"].append({**io, "shape": list(x.shape), "file": f"in_{k}.bin"})
@@ -146,18 +137,27 @@ def main() -> int:
                 y = interp.get_tensor(d["index"])
                 y.astype(DTYPES[io["dtype"]]).tofile(out_dir / f"ref_{k}.bin")
                 entry = {"name": io.get("name", ""), "dtype": io["dtype"], "shape": list(y.shape), "file": f"ref_{k}.bin"}
-                if "atol" in io and builtin is not None:
-                    # Outputs where LiteRT's own kernels disagree (XNNPACK vs builtin, see
-                    # the committed case's note) get the bound the generator uses: about
-                    # 1.5x the disagreement measured on these very inputs.
-                    diff = float(np.max(np.abs(builtin[k].astype(np.float64) - y.astype(np.float64)))) if y.size else 0.0
-                    entry["atol"] = max(round_up_atol(diff), 1e-5 * max(1.0, float(np.max(np.abs(y))) if y.size else 1.0))
-                    entry["note"] = "LiteRT default vs BUILTIN_REF differ by %.3g on these inputs" % diff
                 manifest["outputs"].append(entry)
             (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+            if builtin is not None:
+                # Outputs where LiteRT's own kernels disagree (XNNPACK vs builtin, see the
+                # committed case's note) get the bound the generator uses: about 1.5x the
+                # disagreement the judge measures on these very inputs, and never less
+                # than the default bound.
+                verdict = judge.judge_case(out_dir, "LiteRT BUILTIN_REF", builtin, cli=cli)
+                for k, io in enumerate(data["outputs"]):
+                    if "atol" not in io:
+                        continue
+                    o = verdict["outputs"][k]
+                    if o["max_diff"] is None:
+                        raise SystemExit(f"{rel}: output {k}: the judge could not measure BUILTIN_REF: {o['detail']}")
+                    entry = manifest["outputs"][k]
+                    entry["atol"] = max(judge.round_up_atol(o["max_diff"]), o["bound"])
+                    entry["note"] = "LiteRT default vs BUILTIN_REF differ by %.3g on these inputs" % o["max_diff"]
+                (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
             written += 1
         print(f"wrote {written} fresh cases from {len(chosen)} suites into {scratch}", flush=True)
-        cmd = [*args.runner, args.attune, "conform", "-q", str(scratch)]
+        cmd = [*cli, "conform", "-q", str(scratch)]
         result = subprocess.run(cmd)
         return result.returncode
     finally:

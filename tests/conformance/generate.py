@@ -13,12 +13,15 @@ the one in FORMAT.md (see tests/conformance/README.md):
     <out>/models/<suite>/model.tflite   + case_0/, case_1/, ...
 
 Each suite is also run with LiteRT's reference kernels
-(OpResolverType.BUILTIN_REF); a disagreement beyond FORMAT.md's bounds is printed
-as a warning and never fails the run.  Each suite declares the builtin ops it is
-meant to exercise; the generator reads the flatbuffer and fails if one of them
-is missing.  INDEX.md lists every suite with its op histogram.
+(OpResolverType.BUILTIN_REF), and the `attune` CLI judges those outputs against the
+reference just written, with the rule that judges Attune (tests/lib/judge.py); a case
+it fails is printed as a warning and never fails the run.  Each suite declares the
+builtin ops it is meant to exercise; the generator reads the flatbuffer and fails if
+one of them is missing.  INDEX.md lists every suite with its op histogram.
 
-Everything is seeded from the suite name, so a rerun gives the same bytes.
+Everything is seeded from the suite name, so a rerun gives the same bytes.  The judge
+is $ATTUNE_CLI, else target/ci/attune, else --attune PATH; build it first
+(`source scripts/env.sh; attune_cargo_native build`).
 """
 
 import argparse
@@ -28,6 +31,7 @@ import os
 import re
 import shutil
 import sys
+import tempfile
 import time
 import zlib
 
@@ -56,7 +60,12 @@ except Exception:  # pragma: no cover
 from ai_edge_litert import schema_py_generated as S  # noqa: E402
 from ai_edge_litert.interpreter import Interpreter, OpResolverType  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import judge  # noqa: E402
+
 T = tf.TensorSpec
+# The command that judges the cross-check (main() may replace it: --attune).
+JUDGE_CLI = judge.CLI
 
 # --------------------------------------------------------------------------
 # Flatbuffer inspection
@@ -357,28 +366,39 @@ def run_interpreter(tflite, arrays, resolver):
     return details, outs
 
 
-def compare(ref_outs, other_outs, tie_ok=()):
-    """Returns a list of (output index, description) where other disagrees with ref."""
+_FLOATS = ("f32", "f16", "f64")
+_STEPS = ("i8", "u8", "i16")
+
+
+def _diff_or_nan(verdict, i):
+    """Output i's max difference as the judge measured it (NaN where it could not)."""
+    outs = verdict["outputs"]
+    d = outs[i]["max_diff"] if i < len(outs) else None
+    return float("nan") if d is None else float(d)
+
+
+def cross_check(case_dir, ref, alt):
+    """Has the attune CLI judge BUILTIN_REF's outputs against the reference written in
+    case_dir, by the rule that judges Attune.  Returns (output index or None, what,
+    float max diff or None) for each output it fails."""
+    v = judge.judge_case(case_dir, "LiteRT BUILTIN_REF", [o for _, o in alt], cli=JUDGE_CLI)
+    if not v["outputs"]:
+        return [] if v["passed"] else [(None, v["detail"], None)]
     problems = []
-    for i, ((d, r), (_, o)) in enumerate(zip(ref_outs, other_outs)):
-        if r.shape != o.shape:
-            problems.append((i, "shape %s vs %s" % (r.shape, o.shape), None))
+    for o in v["outputs"]:
+        i, dtype = o["index"], o["dtype"]
+        if o["passed"]:
+            if o["differing"] and dtype not in _FLOATS + _STEPS:
+                print("    note: output %d: %d index(es) differ where scores tie" % (i, o["differing"]))
             continue
-        if r.dtype.kind == "f":
-            diff = float(np.max(np.abs(r.astype(np.float64) - o))) if r.size else 0.0
-            bound = 1e-5 * max(1.0, float(np.max(np.abs(r))) if r.size else 0.0)
-            if not diff <= bound:
-                problems.append((i, "max|diff|=%.3g > bound %.3g" % (diff, bound), diff))
-        elif r.dtype in (np.int8, np.uint8) and d["quantization"][0] != 0.0:
-            diff = int(np.max(np.abs(r.astype(np.int64) - o))) if r.size else 0
-            if diff > 1:
-                problems.append((i, "%d quantization steps apart" % diff, None))
+        if o["max_diff"] is None:
+            problems.append((i, o["detail"], None))
+        elif dtype in _FLOATS:
+            problems.append((i, "max|diff|=%.3g > bound %.3g" % (o["max_diff"], o["bound"]), o["max_diff"]))
+        elif dtype in _STEPS:
+            problems.append((i, "%d quantization steps apart" % o["max_diff"], None))
         else:
-            bad = int(np.sum(r != o))
-            if bad and i not in tie_ok:
-                problems.append((i, "%d of %d elements differ" % (bad, r.size), None))
-            elif bad:
-                print("    note: output %d: %d index(es) differ where scores tie" % (i, bad))
+            problems.append((i, "%d of %d elements differ" % (o["differing"], ref[i][1].size), None))
     return problems
 
 
@@ -405,23 +425,15 @@ def write_case(case_dir, in_details, arrays, outs, atols):
         fh.write("\n")
 
 
-def _round_up_atol(x):
-    """A tidy bound a little above x (two significant digits, rounded up)."""
-    if x <= 0:
-        return 0.0
-    e = np.floor(np.log10(x)) - 1
-    return float("%.3g" % (np.ceil(x * 1.5 / 10 ** e) * 10 ** e))
-
-
 # --------------------------------------------------------------------------
 # Suite registry
 # --------------------------------------------------------------------------
 
 class Suite:
-    def __init__(self, name, kind, builder, expect, doc, tie_ok=(), atol_why=""):
+    def __init__(self, name, kind, builder, expect, doc, atol_why=""):
         self.atol_why = atol_why
         self.name, self.kind, self.builder = name, kind, builder
-        self.expect, self.doc, self.tie_ok = list(expect), doc, tuple(tie_ok)
+        self.expect, self.doc = list(expect), doc
 
     @property
     def seed(self):
@@ -431,9 +443,9 @@ class Suite:
 SUITES = []
 
 
-def suite(name, expect, doc="", kind="ops", tie_ok=(), atol_why=""):
+def suite(name, expect, doc="", kind="ops", atol_why=""):
     def deco(fn):
-        SUITES.append(Suite(name, kind, fn, expect, doc or (fn.__doc__ or "").strip(), tie_ok, atol_why))
+        SUITES.append(Suite(name, kind, fn, expect, doc or (fn.__doc__ or "").strip(), atol_why))
         return fn
     return deco
 
@@ -489,27 +501,40 @@ def build_suite(s, out_root, summary):
                 print("    note: " + msg)
                 no_ref.append(msg)
             alt = None
-        problems = compare(ref, alt, s.tie_ok) if alt is not None else []
+        # The reference first, without atol: the judge reads it from the case folder.
+        case_dir = os.path.abspath(os.path.join(sdir, "case_%d" % ci))
+        write_case(case_dir, in_details, arrays, ref, {})
+        problems = cross_check(case_dir, ref, alt) if alt is not None else []
         atols = {}
-        plain = None
         if problems:
-            # Which side do LiteRT's optimized builtin kernels (no XNNPACK) take?
+            # Which side do LiteRT's optimized builtin kernels (no XNNPACK) take?  The judge
+            # measures them against the reference and against BUILTIN_REF's outputs.
             _, plain = run_interpreter(built.tflite, arrays, OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+            plain = [o for _, o in plain]
+            v_plain = judge.judge_case(case_dir, "LiteRT builtin", plain, cli=JUDGE_CLI)
+            with tempfile.TemporaryDirectory() as t:
+                alt_case = judge.write_reference_case(os.path.join(t, "builtin_ref"), [o for _, o in alt])
+                v_plain_ref = judge.judge_case(alt_case, "LiteRT builtin", plain, cli=JUDGE_CLI)
         for oi, what, diff in problems:
+            if oi is None:
+                msg = "%s case_%d: default vs BUILTIN_REF: %s" % (s.name, ci, what)
+                print("    WARNING: " + msg)
+                disagreements.append(msg)
+                continue
             msg = "%s case_%d output %d (%s): default vs BUILTIN_REF: %s" % (
                 s.name, ci, oi, ref[oi][0]["name"], what)
-            d_plain = float(np.max(np.abs(plain[oi][1].astype(np.float64) - ref[oi][1]))) if plain[oi][1].size else 0.0
-            d_plain_ref = float(np.max(np.abs(plain[oi][1].astype(np.float64) - alt[oi][1]))) if plain[oi][1].size else 0.0
+            d_plain, d_plain_ref = _diff_or_nan(v_plain, oi), _diff_or_nan(v_plain_ref, oi)
             msg += " (builtin kernels without XNNPACK: %.3g from default, %.3g from BUILTIN_REF)" % (d_plain, d_plain_ref)
             print("    WARNING: " + msg)
             disagreements.append(msg)
             if diff is not None:
-                atol = _round_up_atol(max(diff, d_plain))
+                atol = judge.round_up_atol(max(diff, d_plain))
                 atols[oi] = (atol, "Not exact in LiteRT itself: the default interpreter (XNNPACK) and "
                                    "LiteRT's builtin kernels (BUILTIN_REF and the optimized builtins "
                                    "without XNNPACK) differ by up to %.3g on this output%s. atol is about "
                                    "1.5x that difference." % (max(diff, d_plain), s.atol_why))
-        write_case(os.path.join(sdir, "case_%d" % ci), in_details, arrays, ref, atols)
+        if atols:
+            write_case(case_dir, in_details, arrays, ref, atols)
     size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(sdir) for f in fs)
     summary.append({
         "suite": "%s/%s" % (s.kind, s.name), "doc": s.doc, "ops": hist, "variants": variants,
@@ -603,7 +628,12 @@ def main():
     ap.add_argument("--out", required=True, help="output root (tests/conformance)")
     ap.add_argument("--only", help="regex: build only matching suites (no cleanup, no INDEX.md)")
     ap.add_argument("--list", action="store_true", help="list suites and exit")
+    ap.add_argument("--attune", help="the attune binary that judges the cross-check "
+                    "(default: $ATTUNE_CLI, else target/ci/attune)")
     args = ap.parse_args()
+    global JUDGE_CLI
+    if args.attune:
+        JUDGE_CLI = [os.path.abspath(args.attune)]
     if args.list:
         for s in SUITES:
             print("%s/%s: %s" % (s.kind, s.name, " ".join(s.expect)))
@@ -664,7 +694,7 @@ def auto_case(rng, specs, dims=None, gen=None):
     return case
 
 
-def op(name, expect, fn, specs, doc="", n_cases=2, gen=None, dims=None, mode="float", tie_ok=(),
+def op(name, expect, fn, specs, doc="", n_cases=2, gen=None, dims=None, mode="float",
        kind="ops", rep=None, **kw):
     """Registers a suite built from a tf.function over specs.
 
@@ -679,7 +709,7 @@ def op(name, expect, fn, specs, doc="", n_cases=2, gen=None, dims=None, mode="fl
         else:
             cases = [auto_case(rng, specs, None, gen) for _ in range(n_cases)]
         return Built(tfl, cases)
-    suite(name, expect, doc, kind=kind, tie_ok=tie_ok)(builder)
+    suite(name, expect, doc, kind=kind)(builder)
 
 
 def F(*shape, name):
@@ -1064,11 +1094,10 @@ def _ties(r, shape, levels=6):
 
 op("topk_v2", ["TOPK_V2"], lambda x: tf.math.top_k(x, k=5), [F(3, 20, name="x")], "TOPK_V2 k=5 over 20 distinct scores")
 op("topk_v2_ties", ["TOPK_V2"], lambda x: tf.math.top_k(x, k=6), [F(2, 12, name="x")],
-   "TOPK_V2 k=6 with many repeated values (index order at ties is the reference's)", gen={"x": lambda r: _ties(r, [2, 12])},
-   tie_ok=(1,))
+   "TOPK_V2 k=6 with many repeated values (index order at ties is the reference's)", gen={"x": lambda r: _ties(r, [2, 12])})
 op("topk_v2_k1_rank1", ["TOPK_V2"], lambda x: tf.math.top_k(x, k=1), [F(30, name="x")], "TOPK_V2 k=1 on a rank-1 input")
 op("topk_v2_i32", ["TOPK_V2"], lambda x: tf.math.top_k(x, k=3), [I(2, 8, name="x")], "TOPK_V2 over int32 values with ties",
-   gen={"x": lambda r: r.integers(0, 5, [2, 8]).astype(np.int32)}, tie_ok=(1,))
+   gen={"x": lambda r: r.integers(0, 5, [2, 8]).astype(np.int32)})
 op("arg_max", ["ARG_MAX"], lambda x: tf.argmax(x, axis=-1, output_type=tf.int32), [F(4, 9, name="x")],
    "ARG_MAX axis -1, i32 output")
 op("arg_max_ties_i64", ["ARG_MAX"], lambda x: tf.argmax(x, axis=1), [F(5, 7, name="x")],
@@ -1385,7 +1414,7 @@ _HYBRID_WHY = (" (dynamic-range layers quantize activations at run time, and XNN
                "difference compounds over layers)")
 
 
-def keras_suite(name, expect, doc, make_model, cases, mode="float", rep=None, tie_ok=(), **kw):
+def keras_suite(name, expect, doc, make_model, cases, mode="float", rep=None, **kw):
     """A models/ suite from a Keras model (converted with from_keras_model)."""
     def builder(rng):
         keras_seed(1234)
@@ -1394,7 +1423,7 @@ def keras_suite(name, expect, doc, make_model, cases, mode="float", rep=None, ti
         r = rep(np.random.default_rng(99)) if rep else None
         tfl = convert(None, None, from_keras=m, mode=mode, rep=r, **kw)
         return Built(tfl, cases(rng))
-    suite(name, expect, doc, kind="models", tie_ok=tie_ok,
+    suite(name, expect, doc, kind="models",
           atol_why=_HYBRID_WHY if mode == "dynamic" else "")(builder)
 
 
@@ -1483,7 +1512,7 @@ keras_suite("two_tower_unit_norm", ["GATHER", "MEAN", "RSQRT", "FULLY_CONNECTED[
 keras_suite("two_tower_topk", ["GATHER", "MEAN", "L2_NORMALIZATION", "FULLY_CONNECTED[f32,no-bias]", "TOPK_V2"],
             "two-tower with the item tower over the 500-item catalog folded into a constant, and "
             "top-10 (TOPK_V2) of the scores",
-            lambda: two_tower_model(None, True), lambda rng: two_tower_cases(rng, 0), tie_ok=(1,))
+            lambda: two_tower_model(None, True), lambda rng: two_tower_cases(rng, 0))
 
 
 # ---------------------------------------------------------------- sequence models
@@ -1542,24 +1571,23 @@ def seq_cases(rng, length, vocab=N_ITEMS):
     return [{"history": full}, {"history": short}]
 
 
-_SEQ_TIES = (2,)
 keras_suite("seq_bag_of_words", ["GATHER", "NOT_EQUAL", "CAST", "SUM", "DIV", "FULLY_CONNECTED", "TOPK_V2"],
             "bag-of-words: 20-id history -> Embedding(2000,16) -> masked mean -> Dense(32, relu) -> 2000 logits "
             "-> top-10 (outputs: logits, top scores, top ids)",
-            bow_model, lambda rng: seq_cases(rng, HIST, N_BOW), tie_ok=_SEQ_TIES)
+            bow_model, lambda rng: seq_cases(rng, HIST, N_BOW))
 keras_suite("seq_cnn", ["GATHER", "CONV_2D", "FULLY_CONNECTED", "TOPK_V2"],
             "CNN: 20-id history -> Embedding -> Conv1D(32, 3, relu) -> GlobalMaxPooling1D -> 500 logits -> top-10",
-            cnn_model, lambda rng: seq_cases(rng, HIST), tie_ok=_SEQ_TIES)
+            cnn_model, lambda rng: seq_cases(rng, HIST))
 keras_suite("seq_gru", ["WHILE", "SPLIT", "TOPK_V2"],
             "Keras 3 GRU(32) over a 10-id history: WHILE with cond/body subgraphs -> 500 logits -> top-10",
-            lambda: rnn_model("gru"), lambda rng: seq_cases(rng, SEQ), tie_ok=_SEQ_TIES)
+            lambda: rnn_model("gru"), lambda rng: seq_cases(rng, SEQ))
 keras_suite("seq_lstm", ["WHILE", "SPLIT", "TOPK_V2"],
             "Keras 3 LSTM(32) over a 10-id history: WHILE with cond/body subgraphs -> 500 logits -> top-10",
-            lambda: rnn_model("lstm"), lambda rng: seq_cases(rng, SEQ), tie_ok=_SEQ_TIES)
+            lambda: rnn_model("lstm"), lambda rng: seq_cases(rng, SEQ))
 keras_suite("seq_gru_unrolled", ["SPLIT", "UNPACK", "STRIDED_SLICE", "TOPK_V2"],
             "Keras 3 GRU(32, unroll=True): straight-line graph, UNPACK over time, SPLIT and STRIDED_SLICE per "
             "step (no WHILE) -> top-10",
-            lambda: rnn_model("gru", unroll=True), lambda rng: seq_cases(rng, SEQ), tie_ok=_SEQ_TIES)
+            lambda: rnn_model("gru", unroll=True), lambda rng: seq_cases(rng, SEQ))
 
 
 def tfkeras_lstm_model():
@@ -1582,7 +1610,7 @@ def _tfkeras_seed_model():
 
 keras_suite("seq_lstm_tfkeras", ["GATHER", "UNIDIRECTIONAL_SEQUENCE_LSTM", "FULLY_CONNECTED", "TOPK_V2"],
             "tf_keras LSTM(32) over a 10-id history: one fused UNIDIRECTIONAL_SEQUENCE_LSTM -> top-10",
-            _tfkeras_seed_model, lambda rng: seq_cases(rng, SEQ), tie_ok=_SEQ_TIES)
+            _tfkeras_seed_model, lambda rng: seq_cases(rng, SEQ))
 
 # ==========================================================================
 

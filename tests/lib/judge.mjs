@@ -8,6 +8,7 @@
 //   out.add(cases[0], [float32Array, int32Array], [[1, 10], [1, 10]]);
 //   out.error(cases[1], err);
 //   const verdict = out.judge(['tests/conformance']);         // { ok, status, stdout }
+//   const report = out.report(dirs, { peer: true });           // the CLI's --json document
 //
 //   const g = new GoldenOutputs();
 //   g.add('seq-cold-3-picks.json', rankingObject);  g.error(file, err);
@@ -27,7 +28,7 @@ function cli(args) {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: build it with scripts/test.sh (or set ATTUNE_CLI)`);
   const r = spawnSync(CLI, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
-  return { ok: r.status === 0, status: r.status, stdout: r.stdout + r.stderr };
+  return { ok: r.status === 0, status: r.status, stdout: r.stdout + r.stderr, out: r.stdout, err: r.stderr };
 }
 
 /** The conformance case folders under `dirs` (relative to the repository root), as the
@@ -76,8 +77,24 @@ export class ConformOutputs {
 
   /** Lets the CLI judge every case under `dirs`; a case not reported fails. */
   judge(dirs, { quiet = true } = {}) {
-    fs.writeFileSync(path.join(this.dir, 'index.json'), JSON.stringify({ runtime: this.runtime, cases: this.cases }));
+    this.#writeIndex();
     return cli(['conform', ...(quiet ? ['-q'] : []), '--actual', this.dir, ...dirs]);
+  }
+
+  /** Like `judge`, but returns the CLI's `--json` document (tests/conformance/README.md):
+   *  `{ runtime, rule, passed, failed, cases: [{ case, passed, max_diff, detail, error?,
+   *  outputs: [{ index, dtype, passed, max_diff, bound, differing }] }] }`. `peer`: the
+   *  benchmarks' looser rule for runtimes not held to conformance (`--peer`). Throws
+   *  when the CLI cannot judge at all (exit 2). */
+  report(dirs, { peer = false } = {}) {
+    this.#writeIndex();
+    const r = cli(['conform', '--json', ...(peer ? ['--peer'] : []), '--actual', this.dir, ...dirs]);
+    if (r.status !== 0 && r.status !== 1) throw new Error(`attune conform --actual failed (exit ${r.status}):\n${r.stdout}`);
+    return JSON.parse(r.out);
+  }
+
+  #writeIndex() {
+    fs.writeFileSync(path.join(this.dir, 'index.json'), JSON.stringify({ runtime: this.runtime, cases: this.cases }));
   }
 
   dispose() {

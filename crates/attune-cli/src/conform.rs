@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use attune_tflite::{DType, Model, Tensor};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// A case's `manifest.json` (tests/conformance/README.md).
 #[derive(Deserialize)]
@@ -37,12 +37,23 @@ pub fn case_inputs(case: &Path) -> Result<Vec<Tensor>> {
         .collect()
 }
 
-/// Result of one case.
+/// The verdict on one case (`attune conform --json` prints these).
+#[derive(Serialize)]
 pub struct Outcome {
+    /// The case folder, as found under the folders given.
+    #[serde(rename = "case")]
     pub path: PathBuf,
     pub passed: bool,
+    /// The largest of the outputs' `max_diff` (NaN, `null` in JSON, if any is NaN or
+    /// the case could not be judged).
     pub max_diff: f64,
+    /// Why it failed, in words (empty when it passed).
     pub detail: String,
+    /// The error the runtime reported instead of outputs (`--actual` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ActualError>,
+    /// One verdict per output, in the case's order; empty when no outputs were judged.
+    pub outputs: Vec<OutputVerdict>,
 }
 
 fn dtype(s: &str) -> Result<DType> {
@@ -139,6 +150,8 @@ fn failed(case: &Path, e: &anyhow::Error) -> Outcome {
         passed: false,
         max_diff: f64::NAN,
         detail: format!("{e:#}"),
+        error: None,
+        outputs: vec![],
     }
 }
 
@@ -149,11 +162,12 @@ fn read_manifest(case: &Path) -> Result<Manifest> {
 
 impl Runner {
     /// Runs a case on this engine and judges the outputs.
-    pub fn run_case(&mut self, case: &Path) -> Outcome {
-        self.try_case(case).unwrap_or_else(|e| failed(case, &e))
+    pub fn run_case(&mut self, case: &Path, rule: Rule) -> Outcome {
+        self.try_case(case, rule)
+            .unwrap_or_else(|e| failed(case, &e))
     }
 
-    fn try_case(&mut self, case: &Path) -> Result<Outcome> {
+    fn try_case(&mut self, case: &Path, rule: Rule) -> Result<Outcome> {
         let manifest = read_manifest(case)?;
         let model_path = case.join(&manifest.model);
         let key = model_path.canonicalize().unwrap_or(model_path.clone());
@@ -177,7 +191,7 @@ impl Runner {
         let outputs = model
             .run(inputs)
             .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
-        judge(case, &manifest, &outputs)
+        judge(case, &manifest, &outputs, rule)
     }
 }
 
@@ -213,18 +227,19 @@ struct ActualOutput {
     shape: Vec<usize>,
 }
 
-#[derive(Deserialize)]
+/// An error another runtime raised for a case instead of producing outputs.
+#[derive(Deserialize, Serialize, Clone)]
 #[serde(deny_unknown_fields)]
-struct ActualError {
-    code: String,
-    message: String,
+pub struct ActualError {
+    pub code: String,
+    pub message: String,
 }
 
 /// Judges the outputs another runtime wrote into `dir` (see [`ActualIndex`]) against
 /// the reference outputs of every case under `roots`. A case the runtime did not report
 /// fails, so a harness that skips cases cannot pass. Returns the runtime's name and one
 /// outcome per case.
-pub fn judge_actual(dir: &Path, roots: &[PathBuf]) -> Result<(String, Vec<Outcome>)> {
+pub fn judge_actual(dir: &Path, roots: &[PathBuf], rule: Rule) -> Result<(String, Vec<Outcome>)> {
     let index_path = dir.join("index.json");
     let index: ActualIndex = serde_json::from_slice(
         &std::fs::read(&index_path).with_context(|| format!("reading {}", index_path.display()))?,
@@ -249,10 +264,13 @@ pub fn judge_actual(dir: &Path, roots: &[PathBuf]) -> Result<(String, Vec<Outcom
             ));
             continue;
         };
+        if let Some(e) = &actual.error {
+            let mut o = failed(&case, &anyhow::anyhow!("[{}] {}", e.code, e.message));
+            o.error = Some(e.clone());
+            out.push(o);
+            continue;
+        }
         let outcome = (|| -> Result<Outcome> {
-            if let Some(e) = &actual.error {
-                bail!("[{}] {}", e.code, e.message);
-            }
             let manifest = read_manifest(&case)?;
             let tensors = actual
                 .outputs
@@ -267,7 +285,7 @@ pub fn judge_actual(dir: &Path, roots: &[PathBuf]) -> Result<(String, Vec<Outcom
                     )?)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            judge(&case, &manifest, &tensors)
+            judge(&case, &manifest, &tensors, rule)
         })();
         out.push(outcome.unwrap_or_else(|e| failed(&case, &e)));
     }
@@ -281,12 +299,104 @@ pub fn judge_actual(dir: &Path, roots: &[PathBuf]) -> Result<(String, Vec<Outcom
     Ok((index.runtime, out))
 }
 
-/// The one conformance rule (tests/conformance/README.md, "How outputs are compared"):
-/// shapes equal; floats within `atol`, or 1e-5 × max(1, max |reference|), with NaN
-/// where the reference has NaN; int8/u8/i16 within 1 (rounding of requantization);
-/// bool and other integers identical, except index outputs whose differences the
-/// reference's tied scores explain.
-pub fn judge(case: &Path, manifest: &Manifest, outputs: &[Tensor]) -> Result<Outcome> {
+/// How loosely a run is judged. The default is the conformance rule; `rtol` loosens it
+/// for other runtimes in the benchmarks (`attune conform --rtol R` or `--peer`), whose
+/// kernels are not held to conformance.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Rule {
+    /// Floats pass within max(the case's bound, rtol × max(1, max |reference|)), and
+    /// index outputs may swap ids whose reference scores are within rtol × max(1,
+    /// max |scores|) of each other. 0 is the conformance rule: the case's own bound and
+    /// exact ties. Integer steps are never loosened.
+    pub rtol: f64,
+}
+
+/// `--peer`: the rule for LiteRT, LiteRT.js and tfjs-tflite in the benchmarks. Their
+/// int8 kernels may requantize one step away from the reference's: an int8 ranking
+/// model's [0, 1] score is then 1/256 (3.9e-3) off, where conformance allows 1e-5.
+/// 1e-2 × max(1, max |reference|) admits that step, and nothing the size of a misread
+/// or misordered input.
+pub const PEER_RTOL: f64 = 1e-2;
+
+impl Rule {
+    /// The conformance rule (tests/conformance/README.md).
+    pub const CONFORMANCE: Rule = Rule { rtol: 0.0 };
+
+    /// A rule with a looser float factor; `rtol` must be finite and not negative.
+    pub fn with_rtol(rtol: f64) -> Result<Rule> {
+        if !(rtol.is_finite() && rtol >= 0.0) {
+            bail!("--rtol must be a finite number >= 0, got {rtol}");
+        }
+        Ok(Rule { rtol })
+    }
+}
+
+/// The verdict on one output of a case (`attune conform --json` prints these).
+#[derive(Serialize)]
+pub struct OutputVerdict {
+    pub index: usize,
+    pub name: String,
+    /// The case's dtype for this output, which picks the rule.
+    pub dtype: String,
+    pub passed: bool,
+    /// Largest |actual − reference| over elements where neither is NaN (in steps for
+    /// int8/u8/i16); NaN (`null` in JSON) when a NaN stands against a number or the
+    /// shapes differ.
+    pub max_diff: f64,
+    /// The largest difference the rule allows: the float bound, 1 step, or 0.
+    pub bound: f64,
+    /// Elements that differ at all. For an index output that passed, these are the
+    /// swaps that tied reference scores explain.
+    pub differing: usize,
+    /// Why it failed, in words (empty when it passed).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+/// Max difference, NaN placement and count of differing elements of two equally long
+/// value lists. Equal values (infinities included) differ by 0; an infinity against
+/// anything else differs by infinity.
+struct Diff {
+    max: f64,
+    nan_mismatch: bool,
+    differing: usize,
+}
+
+fn diff(ours: &[f64], reference: &[f64]) -> Diff {
+    let mut d = Diff {
+        max: 0.0,
+        nan_mismatch: false,
+        differing: 0,
+    };
+    for (x, y) in ours.iter().zip(reference) {
+        if x == y || (x.is_nan() && y.is_nan()) {
+            continue;
+        }
+        d.differing += 1;
+        if x.is_nan() || y.is_nan() {
+            d.nan_mismatch = true;
+        } else {
+            d.max = d.max.max((x - y).abs());
+        }
+    }
+    d
+}
+
+/// max(1, max |v|) over the finite values: an infinite reference value must be matched
+/// exactly, not turn the bound infinite.
+fn scale(v: &[f64]) -> f64 {
+    v.iter()
+        .filter(|x| x.is_finite())
+        .fold(1f64, |m, x| m.max(x.abs()))
+}
+
+/// The one rule that decides whether outputs match (tests/conformance/README.md, "How
+/// outputs are compared"): shapes equal; floats within `atol`, or 1e-5 × max(1,
+/// max |reference|), with NaN exactly where the reference has NaN; int8/u8/i16 within
+/// 1 (rounding of requantization); bool and other integers identical, except index
+/// outputs whose differences the reference's tied scores explain. `rule` may loosen
+/// the floats and the ties (see [`Rule`]).
+pub fn judge(case: &Path, manifest: &Manifest, outputs: &[Tensor], rule: Rule) -> Result<Outcome> {
     if outputs.len() != manifest.outputs.len() {
         bail!(
             "model produced {} outputs, the case expects {}",
@@ -299,87 +409,105 @@ pub fn judge(case: &Path, manifest: &Manifest, outputs: &[Tensor]) -> Result<Out
         .iter()
         .map(|io| read_tensor(case, io))
         .collect::<Result<Vec<_>>>()?;
-    let mut passed = true;
-    let mut max_diff = 0f64;
-    let mut detail = vec![];
-    for (i, ((ours, reference), io)) in outputs.iter().zip(&refs).zip(&manifest.outputs).enumerate()
-    {
-        if ours.shape() != reference.shape() {
-            passed = false;
-            detail.push(format!(
-                "output {i} ({}): shape {:?}, expected {:?}",
-                io.name,
-                ours.shape(),
-                reference.shape()
-            ));
-            continue;
-        }
-        let a = as_f64(ours)?;
-        let b = as_f64(reference)?;
-        let diff = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0f64, |m, d| {
-                if d.is_nan() || m.is_nan() {
-                    f64::NAN
-                } else {
-                    m.max(d)
-                }
-            });
-        let nan_mismatch = a.iter().zip(&b).any(|(x, y)| x.is_nan() != y.is_nan());
-        let diff = if a
-            .iter()
-            .zip(&b)
-            .all(|(x, y)| x.is_nan() && y.is_nan() || x == y)
-        {
-            0.0
-        } else {
-            diff
-        };
-        max_diff = if diff.is_nan() {
+    let verdicts = outputs
+        .iter()
+        .zip(&manifest.outputs)
+        .enumerate()
+        .map(|(i, (ours, io))| judge_output(i, ours, io, &refs, rule))
+        .collect::<Result<Vec<_>>>()?;
+    let max_diff = verdicts.iter().fold(0f64, |m, v| {
+        if m.is_nan() || v.max_diff.is_nan() {
             f64::NAN
         } else {
-            max_diff.max(diff)
-        };
-        let ok = match io.dtype.as_str() {
-            "f32" | "f16" => {
-                let bound = io
-                    .atol
-                    .unwrap_or_else(|| 1e-5 * b.iter().fold(1f64, |m, v| m.max(v.abs())));
-                !nan_mismatch
-                    && (diff <= bound
-                        || (diff.is_nan()
-                            && a.iter().zip(&b).all(|(x, y)| {
-                                x.is_nan() == y.is_nan() && (x.is_nan() || (x - y).abs() <= bound)
-                            })))
-            }
-            "i8" | "u8" | "i16" => diff <= 1.0,
-            "bool" => diff == 0.0,
-            _ => diff == 0.0 || ties_explain(i, &a, &b, &refs, reference.shape()),
-        };
-        if !ok {
-            passed = false;
-            detail.push(format!("output {i} ({}): max abs diff {diff:e}", io.name));
+            m.max(v.max_diff)
         }
-    }
+    });
+    let detail = verdicts
+        .iter()
+        .filter(|v| !v.passed)
+        .map(|v| v.detail.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
     Ok(Outcome {
         path: case.to_path_buf(),
-        passed,
+        passed: verdicts.iter().all(|v| v.passed),
         max_diff,
-        detail: detail.join("; "),
+        detail,
+        error: None,
+        outputs: verdicts,
     })
+}
+
+fn judge_output(
+    i: usize,
+    ours: &Tensor,
+    io: &Io,
+    refs: &[Tensor],
+    rule: Rule,
+) -> Result<OutputVerdict> {
+    let reference = &refs[i];
+    let mut v = OutputVerdict {
+        index: i,
+        name: io.name.clone(),
+        dtype: io.dtype.clone(),
+        passed: false,
+        max_diff: f64::NAN,
+        bound: 0.0,
+        differing: 0,
+        detail: String::new(),
+    };
+    if ours.shape() != reference.shape() {
+        v.detail = format!(
+            "output {i} ({}): shape {:?}, expected {:?}",
+            io.name,
+            ours.shape(),
+            reference.shape()
+        );
+        return Ok(v);
+    }
+    let a = as_f64(ours)?;
+    let b = as_f64(reference)?;
+    let d = diff(&a, &b);
+    v.differing = d.differing;
+    v.max_diff = if d.nan_mismatch { f64::NAN } else { d.max };
+    v.passed = match io.dtype.as_str() {
+        "f32" | "f16" | "f64" => {
+            let s = scale(&b);
+            let case_bound = io.atol.unwrap_or(1e-5 * s);
+            v.bound = case_bound.max(rule.rtol * s);
+            !d.nan_mismatch && d.max <= v.bound
+        }
+        "i8" | "u8" | "i16" => {
+            v.bound = 1.0;
+            d.max <= v.bound
+        }
+        "bool" => d.differing == 0,
+        _ => d.differing == 0 || ties_explain(i, &a, &b, refs, reference.shape(), rule),
+    };
+    if !v.passed {
+        v.detail = if d.nan_mismatch {
+            format!(
+                "output {i} ({}): NaN where the reference has a number, or the reverse",
+                io.name
+            )
+        } else {
+            format!("output {i} ({}): max abs diff {:e}", io.name, d.max)
+        };
+    }
+    Ok(v)
 }
 
 /// Index outputs may differ where the reference scores tie: position j may hold any of
 /// the indices whose paired score equals the reference score at j. The paired scores are
 /// a floating output of the same shape (top-k returns values and indices together).
+/// Scores within `rule.rtol` × max(1, max |scores|) count as equal.
 fn ties_explain(
     out_ix: usize,
     ours: &[f64],
     reference: &[f64],
     refs: &[Tensor],
     shape: &[usize],
+    rule: Rule,
 ) -> bool {
     let Some(scores) = refs
         .iter()
@@ -391,6 +519,8 @@ fn ties_explain(
     let Ok(s) = as_f64(scores.1) else {
         return false;
     };
+    let tol = rule.rtol * scale(&s);
+    let tie = |x: f64, y: f64| x == y || (x - y).abs() <= tol;
     let row = *shape.last().unwrap_or(&1);
     if row == 0 {
         return true;
@@ -408,11 +538,160 @@ fn ties_explain(
             // Our index must be one the reference scores the same as position j, or
             // position j sits in the tie group at the k-th boundary, where the
             // reference may have kept a different member of the group.
-            let tied = (0..row).any(|k| e[k] == o[j] && sc[k] == sc[j]);
-            if !tied && sc[j] != last {
+            let tied = (0..row).any(|k| e[k] == o[j] && tie(sc[k], sc[j]));
+            if !tied && !tie(sc[j], last) {
                 return false;
             }
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn f32s(shape: &[usize], v: &[f32]) -> Tensor {
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        attune_tflite::tensor_from_bytes(DType::F32, shape, &bytes).unwrap()
+    }
+
+    fn i32s(shape: &[usize], v: &[i32]) -> Tensor {
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        attune_tflite::tensor_from_bytes(DType::I32, shape, &bytes).unwrap()
+    }
+
+    fn io(dtype: &str, atol: Option<f64>) -> Io {
+        Io {
+            name: "out".into(),
+            dtype: dtype.into(),
+            shape: vec![],
+            file: String::new(),
+            atol,
+        }
+    }
+
+    fn float_verdict(
+        ours: &[f32],
+        reference: &[f32],
+        atol: Option<f64>,
+        rule: Rule,
+    ) -> OutputVerdict {
+        let n = reference.len();
+        let refs = [f32s(&[n], reference)];
+        judge_output(0, &f32s(&[ours.len()], ours), &io("f32", atol), &refs, rule).unwrap()
+    }
+
+    #[test]
+    fn float_bound_is_1e5_of_the_largest_reference_value_or_the_case_atol() {
+        let r = Rule::CONFORMANCE;
+        assert!(float_verdict(&[1.0, 200.0], &[1.0, 200.001], None, r).passed);
+        assert!(!float_verdict(&[1.0, 200.0], &[1.0, 200.01], None, r).passed);
+        assert!(float_verdict(&[1.0, 200.0], &[1.0, 200.01], Some(0.02), r).passed);
+        let v = float_verdict(&[0.5, 0.25], &[0.5, 0.2501], None, r);
+        assert!(!v.passed);
+        assert!((v.max_diff - 1e-4).abs() < 1e-7, "{}", v.max_diff);
+        assert_eq!(v.bound, 1e-5);
+        assert_eq!(v.differing, 1);
+        assert!(v.detail.contains("max abs diff"), "{}", v.detail);
+    }
+
+    #[test]
+    fn rtol_loosens_floats_but_never_tightens_a_case_atol() {
+        let peer = Rule::with_rtol(PEER_RTOL).unwrap();
+        // one int8 step of a [0, 1] score: beyond conformance, within the peer rule
+        assert!(!float_verdict(&[0.5], &[0.5 + 1.0 / 256.0], None, Rule::CONFORMANCE).passed);
+        let v = float_verdict(&[0.5], &[0.5 + 1.0 / 256.0], None, peer);
+        assert!(v.passed);
+        assert_eq!(v.bound, 1e-2);
+        // the factor scales with the largest reference value
+        assert!(float_verdict(&[300.0], &[302.0], None, peer).passed);
+        assert!(!float_verdict(&[300.0], &[304.0], None, peer).passed);
+        assert!(!float_verdict(&[0.5], &[0.52], None, peer).passed);
+        // an atol looser than rtol × scale still holds
+        assert!(float_verdict(&[0.5], &[0.52], Some(0.03), peer).passed);
+        assert!(Rule::with_rtol(-1.0).is_err());
+        assert!(Rule::with_rtol(f64::NAN).is_err());
+        assert!(Rule::with_rtol(f64::INFINITY).is_err());
+    }
+
+    #[test]
+    fn nan_must_stand_where_the_reference_has_nan() {
+        for rule in [Rule::CONFORMANCE, Rule::with_rtol(PEER_RTOL).unwrap()] {
+            assert!(float_verdict(&[f32::NAN, 1.0], &[f32::NAN, 1.0], None, rule).passed);
+            let v = float_verdict(&[f32::NAN, 1.0], &[1.0, 1.0], None, rule);
+            assert!(!v.passed);
+            assert!(v.max_diff.is_nan());
+            assert!(!float_verdict(&[1.0, 1.0], &[f32::NAN, 1.0], None, rule).passed);
+        }
+    }
+
+    #[test]
+    fn an_infinite_reference_value_must_be_matched_and_does_not_widen_the_bound() {
+        let r = Rule::CONFORMANCE;
+        // matching infinities differ by 0, whatever else differs within the bound
+        let v = float_verdict(
+            &[f32::NEG_INFINITY, 1.000_001],
+            &[f32::NEG_INFINITY, 1.0],
+            None,
+            r,
+        );
+        assert!(v.passed, "{}", v.detail);
+        assert_eq!(v.bound, 1e-5);
+        // an infinity in the reference must not make every other difference acceptable
+        assert!(!float_verdict(&[f32::INFINITY, 1.0], &[f32::INFINITY, 5.0], None, r).passed);
+        assert!(!float_verdict(&[f32::INFINITY, 1.0], &[f32::MAX, 1.0], None, r).passed);
+    }
+
+    #[test]
+    fn int8_may_be_one_step_off_bool_and_other_ints_must_be_equal() {
+        let t = |d: DType, v: &[u8]| attune_tflite::tensor_from_bytes(d, &[v.len()], v).unwrap();
+        let check = |d: DType, name: &str, ours: &[u8], reference: &[u8], rule: Rule| {
+            let refs = [t(d, reference)];
+            judge_output(0, &t(d, ours), &io(name, None), &refs, rule)
+                .unwrap()
+                .passed
+        };
+        let peer = Rule::with_rtol(PEER_RTOL).unwrap();
+        for rule in [Rule::CONFORMANCE, peer] {
+            assert!(check(DType::I8, "i8", &[3, 0xff], &[4, 0xff], rule));
+            assert!(!check(DType::I8, "i8", &[3, 0xff], &[5, 0xff], rule));
+            assert!(!check(DType::Bool, "bool", &[1, 0], &[1, 1], rule));
+        }
+    }
+
+    fn topk(ours: &[i32], ref_ids: &[i32], scores: &[f32], rule: Rule) -> OutputVerdict {
+        let n = ref_ids.len();
+        let refs = [f32s(&[1, n], scores), i32s(&[1, n], ref_ids)];
+        judge_output(1, &i32s(&[1, n], ours), &io("i32", None), &refs, rule).unwrap()
+    }
+
+    #[test]
+    fn index_swaps_pass_only_where_the_reference_scores_tie() {
+        let r = Rule::CONFORMANCE;
+        // 6 and 7 tie at 0.5: either order is right
+        let v = topk(&[5, 7, 6, 8], &[5, 6, 7, 8], &[0.9, 0.5, 0.5, 0.1], r);
+        assert!(v.passed);
+        assert_eq!(v.differing, 2);
+        // distinct scores: a swap is wrong
+        assert!(!topk(&[5, 7, 6, 8], &[5, 6, 7, 8], &[0.9, 0.5, 0.4, 0.1], r).passed);
+        // 7, 8 (and 9, outside the reference's top 4) tie at the k-th boundary: the
+        // reference kept 7 and 8, another runtime may keep 8 and 9
+        assert!(topk(&[5, 6, 8, 9], &[5, 6, 7, 8], &[0.9, 0.5, 0.1, 0.1], r).passed);
+        // a different id elsewhere is wrong
+        assert!(!topk(&[5, 9, 7, 8], &[5, 6, 7, 8], &[0.9, 0.5, 0.4, 0.1], r).passed);
+    }
+
+    #[test]
+    fn rtol_counts_reference_scores_that_close_as_tied_and_no_closer() {
+        let peer = Rule::with_rtol(PEER_RTOL).unwrap();
+        // 0.500 and 0.495 are within 1e-2 × max(1, 0.9): a peer may order them either way
+        let scores = [0.9, 0.5, 0.495, 0.1];
+        assert!(!topk(&[5, 7, 6, 8], &[5, 6, 7, 8], &scores, Rule::CONFORMANCE).passed);
+        assert!(topk(&[5, 7, 6, 8], &[5, 6, 7, 8], &scores, peer).passed);
+        // 0.5 and 0.4 are not
+        assert!(!topk(&[5, 7, 6, 8], &[5, 6, 7, 8], &[0.9, 0.5, 0.4, 0.1], peer).passed);
+    }
 }

@@ -162,8 +162,22 @@ enum Command {
         actual: Option<PathBuf>,
         /// Print the case folders found, one per line, and exit (for other runtimes'
         /// harnesses: the same cases, found by the same rule).
-        #[arg(long, conflicts_with = "actual")]
+        #[arg(long, conflicts_with_all = ["actual", "json", "rtol", "peer"])]
         list: bool,
+        /// Print one JSON document instead of text: the runtime, the rule, the counts
+        /// and, per case, whether it passed, its detail and each output's max diff and
+        /// bound (tests/conformance/README.md).
+        #[arg(long)]
+        json: bool,
+        /// Loosen the float bound to at least R × max(1, max |reference|), and count
+        /// reference scores that close as tied, for runtimes that are not held to
+        /// conformance (benchmarks). Integer steps stay as they are.
+        #[arg(long, value_name = "R")]
+        rtol: Option<f64>,
+        /// The benchmarks' rule for peer runtimes (LiteRT, LiteRT.js, tfjs-tflite):
+        /// --rtol 1e-2.
+        #[arg(long, conflicts_with = "rtol")]
+        peer: bool,
     },
 }
 
@@ -275,7 +289,25 @@ fn main() -> ExitCode {
             quiet,
             actual,
             list,
-        } => report(conform_cmd(&dirs, quiet, actual.as_deref(), list)),
+            json,
+            rtol,
+            peer,
+        } => report(
+            match (rtol, peer) {
+                (Some(r), _) => conform::Rule::with_rtol(r),
+                (None, true) => conform::Rule::with_rtol(conform::PEER_RTOL),
+                (None, false) => Ok(conform::Rule::CONFORMANCE),
+            }
+            .and_then(|rule| {
+                if list {
+                    for case in conform::find_cases(&dirs)? {
+                        println!("{}", case.display());
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                conform_cmd(&dirs, quiet, actual.as_deref(), rule, json)
+            }),
+        ),
     }
 }
 
@@ -284,39 +316,43 @@ fn conform_cmd(
     dirs: &[PathBuf],
     quiet: bool,
     actual: Option<&std::path::Path>,
-    list: bool,
+    rule: conform::Rule,
+    json: bool,
 ) -> anyhow::Result<ExitCode> {
-    let (runtime, outcomes) = if list {
-        for case in conform::find_cases(dirs)? {
-            println!("{}", case.display());
-        }
-        return Ok(ExitCode::SUCCESS);
-    } else if let Some(out) = actual {
-        conform::judge_actual(out, dirs)?
+    let (runtime, outcomes) = if let Some(out) = actual {
+        let (runtime, outcomes) = conform::judge_actual(out, dirs, rule)?;
+        (Some(runtime), outcomes)
     } else {
         let mut runner = conform::Runner::default();
         let outcomes = conform::find_cases(dirs)?
             .iter()
-            .map(|c| runner.run_case(c))
+            .map(|c| runner.run_case(c, rule))
             .collect();
-        (String::new(), outcomes)
+        (None, outcomes)
     };
-    let (mut passed, mut failed) = (0, 0);
-    for o in outcomes {
-        if o.passed {
-            passed += 1;
-            if !quiet {
+    let passed = outcomes.iter().filter(|o| o.passed).count();
+    let failed = outcomes.len() - passed;
+    if json {
+        let report = serde_json::json!({
+            "runtime": runtime,
+            "rule": rule,
+            "passed": passed,
+            "failed": failed,
+            "cases": outcomes,
+        });
+        println!("{report}");
+    } else {
+        for o in &outcomes {
+            if !o.passed {
+                println!("FAIL {} {:.3e} {}", o.path.display(), o.max_diff, o.detail);
+            } else if !quiet {
                 println!("PASS {} {:.3e}", o.path.display(), o.max_diff);
             }
-        } else {
-            failed += 1;
-            println!("FAIL {} {:.3e} {}", o.path.display(), o.max_diff, o.detail);
         }
-    }
-    if runtime.is_empty() {
-        println!("{passed} passed, {failed} failed");
-    } else {
-        println!("{runtime}: {passed} passed, {failed} failed");
+        match &runtime {
+            Some(r) => println!("{r}: {passed} passed, {failed} failed"),
+            None => println!("{passed} passed, {failed} failed"),
+        }
     }
     Ok(if failed > 0 || passed == 0 {
         ExitCode::from(1)

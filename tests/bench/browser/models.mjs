@@ -29,8 +29,9 @@ export const MODELS = [
   ['abs_one_op', 'one-op model (ABS on f32[3,7]): fixed cost per run', 'tests/conformance/ops/abs/case_0'],
 ];
 
-// What the page gets for each model: where to fetch the model, the inputs and the
-// reference outputs (LiteRT's, from the conformance suite), with names, dtypes, shapes.
+// What the page gets for each model: where to fetch the model and the inputs, and the
+// outputs' names, dtypes and shapes (to find each output among the runtime's). The
+// reference outputs stay on disk: the `attune` CLI judges against them.
 export function loadCases(keys) {
   const picked = keys ? MODELS.filter(([k]) => keys.includes(k)) : MODELS;
   if (keys && picked.length !== keys.length) {
@@ -49,7 +50,7 @@ export function loadCases(keys) {
       modelPath: resolve(dir, m.model),
       modelUrl: `/models/${key}/model.tflite`,
       inputs: m.inputs.map(io),
-      outputs: m.outputs.map(io),
+      outputs: m.outputs.map(({ name, dtype, shape }) => ({ name, dtype, shape })),
     };
   });
 }

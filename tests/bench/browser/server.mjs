@@ -1,5 +1,5 @@
 // A static server on 127.0.0.1 for the browser benchmark: the bench pages, the models and
-// their case files, and the three runtimes' files. Every response is gzip -9 encoded when
+// their cases' inputs, and the three runtimes' files. Every response is gzip -9 encoded when
 // the browser accepts it (cached in memory) and never cached by the browser
 // (`Cache-Control: no-store`, which also disables V8's wasm code cache), so a fresh page
 // downloads and compiles everything again. Every page is cross-origin isolated
@@ -95,7 +95,7 @@ export async function startServer({ port = 0, attuneDir = join(REPO, 'pkg/wasm')
   const cases = loadCases(models);
   const generated = await bundles();
   const files = new Map(); // url path -> file path or Buffer
-  for (const f of ['bench.html', 'cold.html', 'bench.mjs', 'cold.mjs', 'runtimes.mjs', 'compare.mjs']) {
+  for (const f of ['bench.html', 'cold.html', 'bench.mjs', 'cold.mjs', 'runtimes.mjs']) {
     files.set(`/${f}`, join(HERE, 'page', f));
   }
   files.set('/rt/attune/attune.js', join(attuneDir, 'attune.js'));
@@ -109,7 +109,7 @@ export async function startServer({ port = 0, attuneDir = join(REPO, 'pkg/wasm')
   for (const f of TFJS_WASM) files.set(`/rt/tfjs/wasm/${f}`, join(NM, '@tensorflow/tfjs-tflite/wasm', f));
   for (const c of cases) {
     files.set(c.modelUrl, c.modelPath);
-    for (const io of [...c.inputs, ...c.outputs]) files.set(io.url, join(c.dir, io.url.split('/').pop()));
+    for (const io of c.inputs) files.set(io.url, join(c.dir, io.url.split('/').pop()));
   }
   const pageCases = cases.map(({ key, label, caseDir, modelUrl, inputs, outputs }) => ({
     key, label, caseDir, modelUrl, inputs, outputs,

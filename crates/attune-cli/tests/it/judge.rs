@@ -135,6 +135,152 @@ fn conform_actual_refuses_a_case_outside_the_folders_given() {
     assert!(out.contains("is not under the folders given"), "{out}");
 }
 
+/// The largest |value| of case `n`'s reference, at least 1: the scale of its float bound.
+fn ref_scale(n: usize) -> f32 {
+    let (_, list) = attune(&["conform", "--list", SUITE]);
+    let c = list.lines().nth(n).unwrap();
+    let bytes = std::fs::read(root().join(c).join("ref_0.bin")).unwrap();
+    bytes
+        .chunks(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()).abs())
+        .fold(1.0, f32::max)
+}
+
+fn judge_with(dir: &Path, extra: &[&str]) -> (i32, String) {
+    let mut args = vec!["conform", "--actual", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(SUITE);
+    attune(&args)
+}
+
+#[test]
+fn conform_actual_peer_rule_admits_what_peers_differ_by_and_no_more() {
+    // One int8 step of a [0, 1] score (1/256) is far beyond 1e-5 × scale but within the
+    // peers' 1e-2 × scale; 2e-2 × scale is beyond both.
+    let d = scratch("peer");
+    let step = ref_scale(0) / 256.0;
+    write_actual(&d, |n, v| {
+        if n == 0 {
+            v[3] += step;
+        }
+    });
+    let (code, out) = judge(&d);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("1 passed, 1 failed"), "{out}");
+    let (code, out) = judge_with(&d, &["--peer"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2 passed, 0 failed"), "{out}");
+
+    let far = 2e-2 * ref_scale(1);
+    write_actual(&d, |n, v| {
+        if n == 1 {
+            v[0] -= far;
+        }
+    });
+    let (code, out) = judge_with(&d, &["--peer"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("1 passed, 1 failed"), "{out}");
+    // --rtol sets the factor itself
+    let (code, out) = judge_with(&d, &["--rtol", "0.05"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = judge_with(&d, &["--rtol", "0.01"]);
+    assert_eq!(code, 1, "{out}");
+}
+
+#[test]
+fn conform_rejects_an_rtol_that_is_not_a_finite_non_negative_number() {
+    let d = scratch("bad-rtol");
+    write_actual(&d, |_, _| {});
+    for bad in ["-0.1", "NaN", "inf"] {
+        let (code, out) = judge_with(&d, &[&format!("--rtol={bad}")]);
+        assert_eq!(code, 2, "{bad}: {out}");
+        assert!(out.contains("--rtol must be"), "{bad}: {out}");
+    }
+    let (code, out) = judge_with(&d, &["--rtol", "0.1", "--peer"]);
+    assert_eq!(code, 2, "{out}");
+}
+
+fn json_report(dir: &Path, extra: &[&str]) -> (i32, serde_json::Value) {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(extra);
+    let (code, out) = judge_with(dir, &args);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    (code, v)
+}
+
+#[test]
+fn conform_json_gives_each_output_its_diff_bound_and_verdict() {
+    let d = scratch("json");
+    let scale = ref_scale(0);
+    let cases = write_actual(&d, |n, v| {
+        if n == 0 {
+            v[3] += 1e-3 * scale;
+        }
+    });
+    let (code, r) = json_report(&d, &[]);
+    assert_eq!(code, 1, "{r}");
+    assert_eq!(r["runtime"], "test runtime");
+    assert_eq!(r["rule"]["rtol"], 0.0);
+    assert_eq!(
+        (r["passed"].as_u64(), r["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let c0 = &r["cases"][0];
+    assert_eq!(c0["case"], cases[0].as_str());
+    assert_eq!(c0["passed"], false);
+    assert!(
+        c0["detail"].as_str().unwrap().contains("max abs diff"),
+        "{c0}"
+    );
+    let o = &c0["outputs"][0];
+    assert_eq!(
+        (o["index"].as_u64(), o["dtype"].as_str()),
+        (Some(0), Some("f32"))
+    );
+    assert_eq!(o["passed"], false);
+    assert_eq!(o["differing"], 1);
+    let diff = o["max_diff"].as_f64().unwrap();
+    assert!((diff / (1e-3 * f64::from(scale)) - 1.0).abs() < 1e-3, "{o}");
+    assert!(
+        (o["bound"].as_f64().unwrap() - 1e-5 * f64::from(scale)).abs() < 1e-9,
+        "{o}"
+    );
+    assert_eq!(r["cases"][1]["passed"], true);
+    assert_eq!(r["cases"][1]["outputs"][0]["max_diff"], 0.0);
+
+    let (code, r) = json_report(&d, &["--peer"]);
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(r["rule"]["rtol"], 0.01);
+    let o = &r["cases"][0]["outputs"][0];
+    assert_eq!(o["passed"], true);
+    assert!(
+        (o["bound"].as_f64().unwrap() - 1e-2 * f64::from(scale)).abs() < 1e-6,
+        "{o}"
+    );
+}
+
+#[test]
+fn conform_json_reports_the_error_a_runtime_raised_and_a_nan() {
+    let d = scratch("json-error");
+    let cases = write_actual(&d, |_, v| v[1] = f32::NAN);
+    let index = serde_json::json!({"runtime": "r", "cases": [
+        {"case": cases[0], "error": {"code": "E_RUNTIME", "message": "boom"}},
+        {"case": cases[1], "outputs": [{"file": "1.bin", "dtype": "f32", "shape": [3, 7]}]},
+    ]});
+    std::fs::write(d.join("index.json"), index.to_string()).unwrap();
+    let (code, r) = json_report(&d, &["--peer"]);
+    assert_eq!(code, 1, "{r}");
+    let c0 = &r["cases"][0];
+    assert_eq!(c0["passed"], false);
+    assert_eq!(c0["error"]["code"], "E_RUNTIME");
+    assert_eq!(c0["error"]["message"], "boom");
+    assert_eq!(c0["outputs"].as_array().unwrap().len(), 0);
+    let o = &r["cases"][1]["outputs"][0];
+    assert_eq!(o["passed"], false);
+    assert!(o["max_diff"].is_null(), "{o}");
+    assert!(o["detail"].as_str().unwrap().contains("NaN"), "{o}");
+}
+
 /// Native rankings of every golden case, as another target would write them.
 fn golden_actual(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/golden"))

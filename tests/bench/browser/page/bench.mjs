@@ -1,10 +1,10 @@
 // The side-by-side latency page: all three runtimes in one page. For each model it loads
-// the model into every runtime, runs each once on the case's inputs, compares the outputs
-// (with each other and with the suite's reference), then times each runtime in turn.
+// the model into every runtime, runs each once on the case's inputs and hands those
+// outputs back to the driver (run.mjs), which lets the `attune` CLI judge them against the
+// case's reference; then it times each runtime in turn. Nothing here compares outputs.
 // Query: ?runs=200&warmup=20&warmupMs=300&order=attune,litert,tfjs&models=k1,k2
 // The result is the promise `window.bench` (the driver awaits it).
-import { RUNTIMES, orderInputs, matchOutputs } from './runtimes.mjs';
-import { compareOutputs } from './compare.mjs';
+import { RUNTIMES, orderInputs, outputRecords } from './runtimes.mjs';
 
 const q = new URLSearchParams(location.search);
 const RUNS = Number(q.get('runs') ?? 200);
@@ -90,12 +90,9 @@ async function main() {
     status(`${c.key}: load`);
     const bytes = await fetchBytes(c.modelUrl);
     const inputs = await Promise.all(c.inputs.map(async (io) => new TYPED[io.dtype](await fetchBytes(io.url))));
-    const refs = await Promise.all(c.outputs.map(async (io) => new TYPED[io.dtype](await fetchBytes(io.url))));
-    const dtypes = c.outputs.map((o) => o.dtype);
-    const m = { key: c.key, label: c.label, case: c.caseDir, rt: {}, agree: {} };
+    const m = { key: c.key, label: c.label, case: c.caseDir, rt: {} };
     const models = {};
     const runners = {};
-    const outputs = {};
     for (const name of ORDER) {
       const r = (m.rt[name] = {});
       if (!rts[name]) { r.error = `runtime did not initialize: ${out.runtimes[name].error}`; continue; }
@@ -113,22 +110,11 @@ async function main() {
         const t2 = performance.now();
         const arrays = await runners[name]();
         r.first_run_ms = performance.now() - t2;
-        const idx = matchOutputs(c.outputs, models[name].outputs, arrays);
-        if (idx.includes(-1)) {
-          throw new Error(`outputs ${JSON.stringify(models[name].outputs.map((o, i) => [o.name, o.dtype, arrays[i]?.length]))} do not match the case's`);
-        }
-        outputs[name] = idx.map((i) => arrays[i]);
-        const vsRef = compareOutputs(refs, outputs[name], dtypes);
-        r.vs_reference = vsRef;
+        stage = 'read outputs';
+        r.outputs = outputRecords(c.outputs, models[name].outputs, arrays);
       } catch (e) {
         r.error = `${stage}: ${errText(e)}`;
         delete runners[name];
-      }
-    }
-    const names = ORDER.filter((n) => outputs[n]);
-    for (let i = 0; i < names.length; i++) {
-      for (let j = i + 1; j < names.length; j++) {
-        m.agree[`${names[i]}~${names[j]}`] = compareOutputs(outputs[names[i]], outputs[names[j]], dtypes);
       }
     }
     for (const name of ORDER) {

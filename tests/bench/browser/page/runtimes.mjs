@@ -170,3 +170,25 @@ export function matchOutputs(caseOutputs, rtOutputs, arrays) {
     return pick;
   });
 }
+
+// Raw little-endian bytes as base64, for the trip to the driver.
+function base64(a) {
+  const u8 = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let s = '';
+  for (let i = 0; i < u8.length; i += 0x8000) s += String.fromCharCode(...u8.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+/**
+ * A run's outputs as the driver writes them for the `attune` CLI to judge: one
+ * `{ dtype, shape, base64 }` per case output, in the case's order. The runtimes return
+ * flat typed arrays: each dtype is the runtime's own, each shape is taken to be the
+ * case's (the judge still checks the element count against it).
+ */
+export function outputRecords(caseOutputs, rtOutputs, arrays) {
+  const idx = matchOutputs(caseOutputs, rtOutputs, arrays);
+  if (idx.includes(-1)) {
+    throw new Error(`outputs ${JSON.stringify(rtOutputs.map((o, i) => [o.name, o.dtype, arrays[i]?.length]))} do not match the case's`);
+  }
+  return idx.map((i, k) => ({ dtype: rtOutputs[i].dtype, shape: caseOutputs[k].shape, base64: base64(arrays[i]) }));
+}
