@@ -52,9 +52,9 @@ step "attune eval = training metrics (MovieLens ms track)" bash -c '.venv/bin/py
 step "npm package (publint, attw, vitest, Chromium)" scripts/test-pkg.sh
 step "demo app (Chromium end to end)" scripts/test-web.sh
 step "Cloudflare Worker on workerd (routes, auth, bad input, sources, parity, load)" scripts/test-edge.sh
-# Smoke run of the browser benchmark: asserts that Attune, LiteRT.js and tfjs-tflite
-# agree on every model; it never asserts timings.
-step "browser benchmark smoke (outputs agree across runtimes)" node tests/bench/browser/run.mjs --quick
+# Smoke run of the browser benchmark: the attune CLI judges the outputs of Attune,
+# LiteRT.js and tfjs-tflite against each model's reference; it never asserts timings.
+step "browser benchmark smoke (every runtime's outputs judged against the reference)" node tests/bench/browser/run.mjs --quick
 
 printf '\n'
 for f in "${failures[@]}"; do echo "failed: $f"; done
