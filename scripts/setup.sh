@@ -33,7 +33,7 @@ rm -f .tools/wasm-bindgen.pid .tools/wasm-bindgen.rc
 if [ "$("$HOME/.cargo/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]; then
   log "wasm-bindgen-cli $wb_version: installing in the background"
   (
-    nice -n 10 cargo install --quiet --locked wasm-bindgen-cli --version "=$wb_version" >.tools/wasm-bindgen-install.log 2>&1
+    nice -n 10 cargo install --quiet wasm-bindgen-cli --version "=$wb_version" >.tools/wasm-bindgen-install.log 2>&1
     echo $? >.tools/wasm-bindgen.rc
   ) &
   echo $! >.tools/wasm-bindgen.pid
