@@ -15,6 +15,8 @@ fn lazy(key: Option<[u8; 32]>) -> LoadOptions {
     LoadOptions {
         public_key: key,
         lazy: true,
+        allow_test_keys: true,
+        ..LoadOptions::default()
     }
 }
 
