@@ -559,6 +559,8 @@ async fn rank(req: &mut Request, env: &Env, cfg: &Config) -> Reply {
             r.extra = vec![
                 ("candidates", json!(stats.candidates)),
                 ("returned", json!(stats.returned)),
+                ("model_runs", json!(stats.work.model_runs)),
+                ("item_ops", json!(stats.work.item_ops)),
             ];
             r
         }
