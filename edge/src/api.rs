@@ -340,14 +340,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Files of a bundle the runtime needs besides `manifest.json`: the catalog and every
-/// model, in manifest order, deduplicated. Parses the manifest with the crate's own
-/// parser, so a bad manifest fails here with the same code as in `Bundle::load`.
-pub fn bundle_files(manifest_bytes: &[u8]) -> Result<Vec<String>, ApiError> {
-    let m = attune::manifest::Manifest::parse(manifest_bytes)?;
-    Ok(m.files().into_iter().map(|f| f.file).collect())
-}
-
 /// `GET /v1/bundle`: what is being served, and the size of the wasm memory holding it
 /// (Workers allow 128 MB per isolate and local workerd does not enforce it).
 pub fn bundle_info(

@@ -461,4 +461,47 @@ describe('attune package in Chromium: bundle trust and panics', () => {
       await server.close();
     }
   });
+
+  it('a panic in the Web Worker rejects that rank with E_PANIC and the next one works (finding 9)', async () => {
+    const server = await startServer();
+    const { context, page } = await lab(server);
+    try {
+      const r = await page.evaluate(async (key) => {
+        const { attune, worker } = window.__lab;
+        const { createWorkerRanker } = await worker();
+        await attune.init();
+        let w;
+        const ranker = await createWorkerRanker('/models/movielens-100k/sequence/manifest.json', {
+          signatureKey: key,
+          allowTestKey: true,
+          cache: 'none',
+          createWorker: () => (w = new Worker('/tests/browser/pkg/pages/panic-worker.js', { type: 'module' })),
+        });
+        const profile = await attune.openProfile({ storage: 'memory' });
+        await profile.track({ item: '50', type: 'rating', value: 5, ts: 1 });
+        const ids = async () => (await ranker.rank(profile, { k: 10 })).items.map((i) => i.id);
+        const before = await ids();
+        await new Promise((resolve) => {
+          w.addEventListener('message', function armed(ev) {
+            if (ev.data?.type === 'test-panic-armed') resolve(w.removeEventListener('message', armed));
+          });
+          w.postMessage({ type: 'test-panic' });
+        });
+        const panic = await ranker.rank(profile, { k: 10 }).then(
+          () => undefined,
+          (e) => ({ name: e.name, code: e.code, message: e.message }),
+        );
+        const after = await ids();
+        ranker.terminate();
+        return { before, after, panic };
+      }, key);
+      assert.equal(r.panic?.code, 'E_PANIC', JSON.stringify(r.panic));
+      assert.match(r.panic.message, /injected panic/);
+      // The worker's engine restarted and the profile was sent again.
+      assert.deepEqual(r.after, r.before);
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  });
 });

@@ -8,5 +8,5 @@ import '/pkg/dist/element.js';
 const violations = [];
 document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
 window.__violations = violations;
-window.__lab = { attune, onboarding, glue: () => import('/pkg/dist/attune.js') };
+window.__lab = { attune, onboarding, worker: () => import('/pkg/dist/worker.js'), glue: () => import('/pkg/dist/attune.js') };
 document.body.dataset.state = 'ready';
