@@ -72,6 +72,7 @@ thread_local! {
 /// Set by [`inject_panic`]: the next `WasmBundle.rank` panics.
 static PANIC_ARMED: AtomicBool = AtomicBool::new(false);
 
+#[cfg(target_arch = "wasm32")]
 fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
     console_error_panic_hook::hook(info);
     // `try_with`/`try_borrow_mut`: a hook must never panic itself.
