@@ -347,7 +347,7 @@ pub const PATH_SEGMENT_EXTRA: [char; 3] = ['.', '_', '-'];
 /// one of [`RESERVED_PATHS`]. Such a path resolves against the manifest URL to a file
 /// beside or below it on the same host, with no query or fragment, in every URL parser.
 /// Returns what is wrong, or `None`. The npm package's onboarding module uses a
-/// generated copy of this rule (`pkg/src/generated/paths.ts`), checked by a test here.
+/// generated copy of this rule (`pkg/src/generated/bundle-rules.ts`), checked by a test here.
 pub fn path_problem(p: &str) -> Option<&'static str> {
     if p.is_empty() {
         return Some("is empty");
