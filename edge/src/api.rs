@@ -158,10 +158,9 @@ pub fn parse_rank_body(bytes: &[u8], limits: &Limits) -> Result<RankCall, ApiErr
             ))
         }
         (Some(p), None, None) => {
-            // Through Profile::from_json, so migrations and validation are the same as
-            // on the device.
-            let bytes = serde_json::to_vec(&p).map_err(|e| json_error(&e))?;
-            Profile::from_json(&bytes)?
+            // Through Profile::from_value, so migrations and validation are the same as
+            // on the device (from_json parses, then calls it).
+            Profile::from_value(p)?
         }
         (None, events, onboarding) => {
             let events = events.unwrap_or_default();

@@ -242,8 +242,14 @@ impl Profile {
     /// is an error (`E_PROFILE_CORRUPT` / `E_PROFILE_VERSION`), never an empty profile:
     /// resetting silently would destroy the user's data.
     pub fn from_json(bytes: &[u8]) -> Result<Profile, ProfileError> {
-        let mut value: serde_json::Value = serde_json::from_slice(bytes)
+        let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| ProfileError::Corrupt(format!("not JSON: {e}")))?;
+        Profile::from_value(value)
+    }
+
+    /// [`Profile::from_json`] from parsed JSON (a request body that embeds a profile
+    /// is parsed once, not serialized and parsed again).
+    pub fn from_value(mut value: serde_json::Value) -> Result<Profile, ProfileError> {
         let version = value
             .get("format_version")
             .and_then(|v| v.as_u64())

@@ -849,6 +849,7 @@ pub fn rank_with_work(
     let today = req.now_ms.map(|ms| ms.div_euclid(86_400_000));
     let onboarding_w = unit("onboarding_weight", req.onboarding_weight.unwrap_or(0.03))?;
     let mut rule_boost = vec![0.0f64; eligible.len()];
+    let mut llt_memo: BTreeMap<&[u16], f32> = BTreeMap::new();
     let adj: Vec<f32> = eligible
         .iter()
         .zip(&raw)
@@ -864,7 +865,7 @@ pub fn rank_with_work(
             for t in topics {
                 rb += r.topic_boosts[usize::from(*t)];
             }
-            work.item_ops += topics.len() as u64 + llt_topics.len() as u64;
+            work.item_ops += topics.len() as u64;
             rule_boost[j] = rb;
             a += rb;
             // Cold start: a reference sequence model's onboarding head is weak against
@@ -893,10 +894,16 @@ pub fn rank_with_work(
                     .count();
                 a -= 0.2 * rejected as f64 / topics.len() as f64;
             }
-            let llt = llt_topics
-                .iter()
-                .map(|lt| jaccard(topics, lt))
-                .fold(0.0f32, f32::max);
+            // The demotion depends only on the item's topic set: computed once per
+            // distinct set, so a catalog of a few hundred genre combinations costs a few
+            // hundred comparisons per "less like this" set, not one per item.
+            let llt = *llt_memo.entry(topics).or_insert_with(|| {
+                work.item_ops += llt_topics.len() as u64;
+                llt_topics
+                    .iter()
+                    .map(|lt| jaccard(topics, lt))
+                    .fold(0.0f32, f32::max)
+            });
             a -= 0.3 * llt as f64;
             if let (Some(f), Some(today), Some(day)) = (&req.freshness, today, cat.published_day(i))
             {
@@ -943,6 +950,20 @@ pub fn rank_with_work(
         let d = r.diversity as f32;
         let mut left = order.clone();
         let mut max_sim = vec![0.0f32; eligible.len()];
+        // Similarity depends only on topic sets: each pick compares its set with the
+        // pool's distinct sets once, then every pool item reads its set's value.
+        let mut sets: Vec<&[u16]> = vec![];
+        let mut set_of = vec![0usize; eligible.len()];
+        {
+            let mut ids: BTreeMap<&[u16], usize> = BTreeMap::new();
+            for &o in &left {
+                let t = cat.topics(eligible[o]);
+                set_of[o] = *ids.entry(t).or_insert_with(|| {
+                    sets.push(t);
+                    sets.len() - 1
+                });
+            }
+        }
         while chosen.len() < n_model && !left.is_empty() {
             let (pos, _) =
                 left.iter()
@@ -958,20 +979,25 @@ pub fn rank_with_work(
                     });
             let j = left.remove(pos);
             let tj = cat.topics(eligible[j]);
+            let sim: Vec<f32> = sets.iter().map(|s| jaccard(s, tj)).collect();
             for o in &left {
-                max_sim[*o] = max_sim[*o].max(jaccard(cat.topics(eligible[*o]), tj));
+                max_sim[*o] = max_sim[*o].max(sim[set_of[*o]]);
             }
-            work.item_ops += 2 * left.len() as u64;
+            work.item_ops += (sets.len() + 2 * left.len()) as u64;
             chosen.push(j);
         }
     } else {
         chosen.extend(order.iter().take(n_model));
     }
     let mut explored = BTreeSet::new();
+    let mut in_chosen = vec![false; eligible.len()];
+    for j in &chosen {
+        in_chosen[*j] = true;
+    }
     if n_explore > 0 {
         let usual = usual_topics(&derived, &prefs);
         let mut pool: Vec<usize> = (0..eligible.len())
-            .filter(|j| !chosen.contains(j) && !is_pinned(*j))
+            .filter(|j| !in_chosen[*j] && !is_pinned(*j))
             .filter(|j| {
                 let t = cat.topics(eligible[*j]);
                 !t.is_empty() && !t.iter().any(|t| usual.contains(t))
@@ -988,6 +1014,7 @@ pub fn rank_with_work(
             // Never the first slot: the top spot stays the best personal match.
             let slot = 1 + rng.below(chosen.len());
             chosen.insert(slot.min(chosen.len()), j);
+            in_chosen[j] = true;
             explored.insert(j);
         }
     }
@@ -996,7 +1023,8 @@ pub fn rank_with_work(
         if chosen.len() + pinned.len() >= k {
             break;
         }
-        if !chosen.contains(j) {
+        if !in_chosen[*j] {
+            in_chosen[*j] = true;
             chosen.push(*j);
         }
     }
