@@ -35,10 +35,11 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// Sized for the Workers free plan's 10 ms CPU budget: parsing 256 KiB of JSON and
-    /// ranking 5,000 candidates each cost a few ms, and the worst request these limits
-    /// allow stays within the work budget of [`Limits::work_budget`] (BENCHMARKS.md,
-    /// "Edge").
+    /// Typical requests cost 2–4 ms of the Workers free plan's 10 ms CPU budget; the
+    /// worst request these limits allow (every limit reached at once) stays within the
+    /// work budget of [`Limits::work_budget`] and measured 12–15 ms on workerd locally
+    /// (BENCHMARKS.md, "Edge"). A deployment that must never pass 10 ms on the Free plan
+    /// sets the tighter limits edge/README.md gives (about 7 ms at worst).
     fn default() -> Self {
         Limits {
             max_body_bytes: 256 * 1024,
