@@ -20,7 +20,9 @@ else
   attune_wait_wasm_bindgen
   rm -rf "$out"
   mkdir -p "$out"
-  wasm-bindgen --target web --out-dir "$out" --out-name attune "$raw"
+  # --experimental-reset-state-function: after a panic traps the instance, the package
+  # replaces it with a fresh one (pkg/src/wasm.ts), as the Worker does (edge/build.sh).
+  wasm-bindgen --target web --experimental-reset-state-function --out-dir "$out" --out-name attune "$raw"
   # The features tract's wasm build uses; wasm-opt refuses the module without them.
   wasm-opt -Oz --strip-debug --strip-producers \
     --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use attune::profile::Onboarding;
-use attune::{rank, Bundle, BundleError, Event, Profile, ProfileError, RankError, RankRequest};
+use attune::{
+    rank_with_work, Bundle, BundleError, Event, Profile, ProfileError, RankError, RankRequest,
+    Rule, Work,
+};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -68,7 +71,8 @@ pub fn status_of(code: &str) -> u16 {
         "E_BODY_TOO_LARGE" => 413,
         "E_UNSUPPORTED_MEDIA_TYPE" => 415,
         "E_JSON_MALFORMED" | "E_JSON_INVALID" | "E_LIMIT_CANDIDATES" | "E_LIMIT_K"
-        | "E_LIMIT_EVENTS" => 400,
+        | "E_LIMIT_EVENTS" | "E_LIMIT_EXPLAIN" | "E_LIMIT_RULES" | "E_LIMIT_FILTERS"
+        | "E_LIMIT_CONTROLS" => 400,
         "E_PROFILE_CORRUPT" | "E_PROFILE_VERSION" | "E_PROFILE_INVALID" => 400,
         "E_RANK_UNKNOWN_ITEM" | "E_RANK_INVALID" | "E_RANK_TOO_LARGE" | "E_RANK_NO_MODEL" => 400,
         c if c.starts_with("E_BUNDLE") => 503,
@@ -154,10 +158,9 @@ pub fn parse_rank_body(bytes: &[u8], limits: &Limits) -> Result<RankCall, ApiErr
             ))
         }
         (Some(p), None, None) => {
-            // Through Profile::from_json, so migrations and validation are the same as
-            // on the device.
-            let bytes = serde_json::to_vec(&p).map_err(|e| json_error(&e))?;
-            Profile::from_json(&bytes)?
+            // Through Profile::from_value, so migrations and validation are the same as
+            // on the device (from_json parses, then calls it).
+            Profile::from_value(p)?
         }
         (None, events, onboarding) => {
             let events = events.unwrap_or_default();
@@ -175,7 +178,27 @@ pub fn parse_rank_body(bytes: &[u8], limits: &Limits) -> Result<RankCall, ApiErr
     if profile.events.len() > limits.max_events {
         return Err(too_many_events(profile.events.len(), limits));
     }
-    let request = body.request;
+    let controls = {
+        let (c, o) = (&profile.controls, &profile.onboarding);
+        c.muted_topics.len()
+            + c.boosted_topics.len()
+            + c.blocked_items.len()
+            + c.less_like_this.len()
+            + o.picked_topics.len()
+            + o.rejected_topics.len()
+            + o.liked_items.len()
+    };
+    if controls > limits.max_controls {
+        return Err(ApiError::new(
+            "E_LIMIT_CONTROLS",
+            format!(
+                "the profile's control and onboarding lists hold {controls} entries; this service reads at most {}",
+                limits.max_controls
+            ),
+        ));
+    }
+    let mut request = body.request;
+    check_work_limits(&mut request, limits)?;
     if let Some(c) = &request.candidates {
         if c.len() > limits.max_candidates {
             return Err(ApiError::new(
@@ -192,6 +215,53 @@ pub fn parse_rank_body(bytes: &[u8], limits: &Limits) -> Result<RankCall, ApiErr
         check_k(k, limits)?;
     }
     Ok(RankCall { profile, request })
+}
+
+/// The limits on what multiplies a request's work: explained history items (a model
+/// run each), rules, and metadata conditions. A request without `explain_history` gets
+/// the crate's default, lowered to the service's limit.
+fn check_work_limits(request: &mut RankRequest, limits: &Limits) -> Result<(), ApiError> {
+    let explain = request
+        .explain_history
+        .get_or_insert(attune::DEFAULT_EXPLAIN_HISTORY.min(limits.max_explain_history));
+    if *explain > limits.max_explain_history {
+        return Err(ApiError::new(
+            "E_LIMIT_EXPLAIN",
+            format!(
+                "explain_history {explain}; this service explains at most {} history items",
+                limits.max_explain_history
+            ),
+        ));
+    }
+    let entries: usize = request.rules.iter().map(Rule::entries).sum();
+    if request.rules.len() > limits.max_rules || entries > limits.max_rule_entries {
+        return Err(ApiError::new(
+            "E_LIMIT_RULES",
+            format!(
+                "{} rules listing {entries} ids; this service takes at most {} rules and {} ids",
+                request.rules.len(),
+                limits.max_rules,
+                limits.max_rule_entries
+            ),
+        ));
+    }
+    let filters = &request.filter.metadata;
+    let values: usize = filters
+        .iter()
+        .map(|f| usize::from(f.equals.is_some()) + f.one_of.as_ref().map_or(0, Vec::len))
+        .sum();
+    if filters.len() > limits.max_filters || values > limits.max_filter_values {
+        return Err(ApiError::new(
+            "E_LIMIT_FILTERS",
+            format!(
+                "{} metadata conditions with {values} values; this service takes at most {} conditions and {} values",
+                filters.len(),
+                limits.max_filters,
+                limits.max_filter_values
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_k(k: usize, limits: &Limits) -> Result<(), ApiError> {
@@ -231,6 +301,8 @@ pub struct RankStats {
     pub candidates: usize,
     /// Items returned.
     pub returned: usize,
+    /// The work the ranking did (model runs, items scored, per-item steps).
+    pub work: Work,
 }
 
 /// Ranks a validated call and serializes the result: the crate's `Ranking` as JSON,
@@ -245,11 +317,12 @@ pub fn rank_json(
         call.request.k.unwrap_or(bundle.manifest().defaults.k),
         limits,
     )?;
-    let ranking = rank(bundle, &call.profile, &call.request)?;
+    let (ranking, work) = rank_with_work(bundle, &call.profile, &call.request)?;
     let stats = RankStats {
         model: ranking.model.clone(),
         candidates: ranking.counts.candidates,
         returned: ranking.items.len(),
+        work,
     };
     let bytes = serde_json::to_vec(&ranking)
         .map_err(|e| ApiError::new("E_INTERNAL", format!("serializing the ranking: {e}")))?;
@@ -264,20 +337,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
-}
-
-/// Files of a bundle the runtime needs besides `manifest.json`: the catalog and every
-/// model, in manifest order, deduplicated. Parses the manifest with the crate's own
-/// parser, so a bad manifest fails here with the same code as in `Bundle::load`.
-pub fn bundle_files(manifest_bytes: &[u8]) -> Result<Vec<String>, ApiError> {
-    let m = attune::manifest::Manifest::parse(manifest_bytes)?;
-    let mut files = vec![m.catalog.file.clone()];
-    for model in &m.models {
-        if !files.contains(&model.file) {
-            files.push(model.file.clone());
-        }
-    }
-    Ok(files)
 }
 
 /// `GET /v1/bundle`: what is being served, and the size of the wasm memory holding it
@@ -345,6 +404,12 @@ mod tests {
             max_candidates: 3,
             max_k: 5,
             max_events: 2,
+            max_explain_history: 2,
+            max_rules: 2,
+            max_rule_entries: 3,
+            max_filters: 1,
+            max_filter_values: 2,
+            max_controls: 2,
         }
     }
 
@@ -419,6 +484,31 @@ mod tests {
                 r#"{"profile": {"format_version": 1}, "events": []}"#,
                 "E_JSON_INVALID",
             ),
+            (r#"{"request": {"explain_history": 3}}"#, "E_LIMIT_EXPLAIN"),
+            (
+                r#"{"request": {"rules": [{"kind": "pin", "item": "1", "slot": 0}, {"kind": "pin", "item": "2", "slot": 1}, {"kind": "pin", "item": "3", "slot": 2}]}}"#,
+                "E_LIMIT_RULES",
+            ),
+            (
+                r#"{"request": {"rules": [{"kind": "bury", "topics": ["a", "b", "c", "d"], "weight": 1}]}}"#,
+                "E_LIMIT_RULES",
+            ),
+            (
+                r#"{"request": {"filter": {"metadata": [{"key": "a", "equals": 1}, {"key": "b", "equals": 1}]}}}"#,
+                "E_LIMIT_FILTERS",
+            ),
+            (
+                r#"{"request": {"filter": {"metadata": [{"key": "a", "one_of": [1, 2, 3]}]}}}"#,
+                "E_LIMIT_FILTERS",
+            ),
+            (
+                r#"{"onboarding": {"picked_topics": ["a", "b", "c"]}}"#,
+                "E_LIMIT_CONTROLS",
+            ),
+            (
+                r#"{"profile": {"format_version": 1, "controls": {"less_like_this": ["1", "2"], "blocked_items": ["3"]}}}"#,
+                "E_LIMIT_CONTROLS",
+            ),
         ];
         for (body, want) in cases {
             let got = code(body);
@@ -432,6 +522,148 @@ mod tests {
         );
         assert_eq!(code(&big), "E_BODY_TOO_LARGE");
         assert_eq!(status_of("E_BODY_TOO_LARGE"), 413);
+    }
+
+    #[test]
+    fn explain_history_defaults_within_the_limit() {
+        let mut l = limits();
+        let call = parse_rank_body(b"{}", &l).unwrap();
+        assert_eq!(call.request.explain_history, Some(2));
+        l.max_explain_history = 10;
+        let call = parse_rank_body(b"{}", &l).unwrap();
+        assert_eq!(
+            call.request.explain_history,
+            Some(attune::DEFAULT_EXPLAIN_HISTORY)
+        );
+    }
+
+    fn reference_files(name: &str) -> BTreeMap<String, Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../models/movielens-100k")
+            .join(name);
+        [
+            "manifest.json",
+            "catalog.json",
+            "model.tflite",
+            "ranking_f32.tflite",
+            "ranking_int8.tflite",
+        ]
+        .iter()
+        .filter_map(|f| std::fs::read(dir.join(f)).ok().map(|b| (f.to_string(), b)))
+        .collect()
+    }
+
+    fn load(files: &BTreeMap<String, Vec<u8>>) -> Bundle {
+        Bundle::from_files(files, &attune::LoadOptions::default()).unwrap()
+    }
+
+    /// The largest request of each kind the default limits let through, ranked for
+    /// real: the work it does stays within `Limits::work_budget`. (Its time is
+    /// measured, not asserted: BENCHMARKS.md, "Edge", `tests/edge/bench.mjs`.)
+    #[test]
+    fn the_worst_requests_the_limits_allow_stay_within_the_budget() {
+        let l = Limits::default();
+        let b = load(&reference_files("sequence"));
+        let cat = b.catalog();
+        let ids: Vec<&str> = (0..cat.len() as u32).map(|i| cat.id(i)).collect();
+        let topics: Vec<&str> = b.manifest().topics.iter().map(|t| t.id.as_str()).collect();
+        let events: Vec<serde_json::Value> = (0..l.max_events)
+            .map(|i| serde_json::json!({"item": ids[i % ids.len()], "ts": i, "type": "like"}))
+            .collect();
+        // "Less like this" items with as many distinct topic sets as possible.
+        let mut llt: Vec<&str> = vec![];
+        let mut sets = std::collections::BTreeSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            if llt.len() < l.max_controls && sets.insert(cat.topics(i as u32)) {
+                llt.push(id);
+            }
+        }
+        let topic_rules = (l.max_rules - 1).min(l.max_rule_entries / topics.len());
+        let mut rules: Vec<serde_json::Value> = (0..topic_rules)
+            .map(|_| serde_json::json!({"kind": "bury", "topics": topics, "weight": 0.001}))
+            .collect();
+        let left = l.max_rule_entries - topic_rules * topics.len();
+        let boosted: Vec<&str> = ids.iter().cycle().take(left).copied().collect();
+        rules.push(serde_json::json!({"kind": "boost", "items": boosted, "weight": 0.01}));
+        let body = serde_json::json!({
+            "profile": {"format_version": 1, "events": events, "controls": {"less_like_this": llt}},
+            "request": {
+                "k": l.max_k, "include_seen": true, "diversity": 1.0, "exploration": 0.5,
+                "explain_history": l.max_explain_history, "rules": rules,
+                "freshness": {"weight": 0.1, "half_life_days": 30}, "now_ms": 0,
+            },
+        });
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let call = parse_rank_body(&bytes, &l).expect("within the limits");
+        let (_, stats) = rank_json(&b, &call, &l).unwrap();
+        let max_topics = (0..cat.len() as u32)
+            .map(|i| cat.topics(i).len())
+            .max()
+            .unwrap();
+        let budget = l.work_budget(cat.len(), max_topics);
+        let w = stats.work;
+        assert_eq!(w.model_runs, 1 + l.max_explain_history as u64, "{w:?}");
+        assert!(w.items_scored <= budget.items_scored, "{w:?} > {budget:?}");
+        assert!(w.item_ops <= budget.item_ops, "{w:?} > {budget:?}");
+        // One step more on any limit is refused before the bundle is touched.
+        let mut over = body.clone();
+        over["request"]["explain_history"] = (l.max_explain_history + 1).into();
+        let e = parse_rank_body(&serde_json::to_vec(&over).unwrap(), &l).unwrap_err();
+        assert_eq!(e.code, "E_LIMIT_EXPLAIN");
+        let mut over = body.clone();
+        over["request"]["rules"][0]["topics"]
+            .as_array_mut()
+            .unwrap()
+            .push("war".into());
+        let e = parse_rank_body(&serde_json::to_vec(&over).unwrap(), &l).unwrap_err();
+        assert_eq!(e.code, "E_LIMIT_RULES");
+
+        // Metadata conditions: a catalog whose items all carry an object value, and
+        // conditions whose matching value comes last.
+        let mut f = reference_files("ranking");
+        let mut doc: serde_json::Value = serde_json::from_slice(&f["catalog.json"]).unwrap();
+        let n = doc["num_items"].as_u64().unwrap() as usize;
+        doc["metadata"] = (0..n)
+            .map(|_| serde_json::json!({"tags": {"g": 1}}))
+            .collect();
+        let catalog = serde_json::to_vec(&doc).unwrap();
+        let mut m: serde_json::Value = serde_json::from_slice(&f["manifest.json"]).unwrap();
+        m["catalog"]["sha256"] = sha256_hex(&catalog).into();
+        m["catalog"]["bytes"] = catalog.len().into();
+        f.insert("catalog.json".into(), catalog);
+        f.insert("manifest.json".into(), serde_json::to_vec(&m).unwrap());
+        let b = load(&f);
+        let per = l.max_filter_values / l.max_filters;
+        let condition = |_| {
+            let mut values: Vec<serde_json::Value> = (0..per - 1)
+                .map(|i| serde_json::json!({"g": i + 2}))
+                .collect();
+            values.push(serde_json::json!({"g": 1}));
+            serde_json::json!({"key": "tags", "one_of": values})
+        };
+        let conditions: Vec<serde_json::Value> = (0..l.max_filters).map(condition).collect();
+        let candidates: Vec<&str> = (0..l.max_candidates.min(n) as u32)
+            .map(|i| b.catalog().id(i))
+            .collect();
+        let body = serde_json::json!({"request": {
+            "k": l.max_k, "candidates": candidates, "filter": {"metadata": conditions},
+        }});
+        let call = parse_rank_body(&serde_json::to_vec(&body).unwrap(), &l).unwrap();
+        let (json, stats) = rank_json(&b, &call, &l).unwrap();
+        let ranking: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(ranking["counts"]["filtered"], 0, "every item passes");
+        let cat = b.catalog();
+        let max_topics = (0..cat.len() as u32)
+            .map(|i| cat.topics(i).len())
+            .max()
+            .unwrap();
+        let budget = l.work_budget(cat.len(), max_topics);
+        assert!(
+            stats.work.item_ops <= budget.item_ops,
+            "{:?} > {budget:?}",
+            stats.work
+        );
+        assert!(stats.work.item_ops >= (candidates.len() * l.max_filter_values) as u64);
     }
 
     #[test]

@@ -151,43 +151,75 @@ async fn read_required(env: &Env, cfg: &Config, name: &str) -> Result<Vec<u8>, A
     })
 }
 
-/// Fetches, verifies and prepares the bundle whose manifest is `manifest`.
-async fn load(env: Env, cfg: Config, manifest: Vec<u8>) -> Result<Rc<Loaded>, ApiError> {
+/// The trust policy for loading a bundle: the pinned key, the expected name and, when
+/// a bundle is already in service, its version as the rollback floor.
+fn load_options(cfg: &Config, floor: Option<String>) -> LoadOptions {
+    LoadOptions {
+        public_key: cfg.public_key,
+        lazy: false,
+        allow_test_keys: cfg.allow_test_key,
+        expected_name: cfg.bundle_name.clone(),
+        min_version: floor,
+        max_age: None,
+    }
+}
+
+/// Fetches, verifies and prepares the bundle whose manifest is `manifest`. The
+/// signature, the name and the rollback floor are checked before any other file is
+/// read (loading rule 1), so a replayed or foreign manifest costs one small read.
+async fn load(
+    env: Env,
+    cfg: Config,
+    manifest: Vec<u8>,
+    floor: Option<String>,
+) -> Result<Rc<Loaded>, ApiError> {
     let t0 = perf_now();
+    let opts = load_options(&cfg, floor);
     let mut files = BTreeMap::new();
-    if let Some(key) = &cfg.public_key {
-        // Loading rule 1: verify before parsing anything.
-        let sig = read_file(&env, &cfg, "manifest.sig")
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(
-                    "E_BUNDLE_SIGNATURE",
-                    "manifest.sig is missing and a key is pinned",
-                )
-            })?;
-        attune::verify_signature(&manifest, &sig, key)?;
+    let sig = match &cfg.public_key {
+        Some(_) => Some(
+            read_file(&env, &cfg, "manifest.sig")
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "E_BUNDLE_SIGNATURE",
+                        "manifest.sig is missing and a key is pinned",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let verified = attune::verify_manifest(&manifest, sig.as_deref(), &opts)?;
+    if let Some(sig) = sig {
         files.insert("manifest.sig".to_string(), sig);
     }
-    let names = api::bundle_files(&manifest)?;
+    let names: Vec<String> = verified.files.into_iter().map(|f| f.file).collect();
     let fetched =
         futures_util::future::try_join_all(names.iter().map(|n| read_required(&env, &cfg, n)))
             .await?;
     files.extend(names.into_iter().zip(fetched));
-    let sha256 = api::sha256_hex(&manifest);
+    let sha256 = verified.hash;
     files.insert("manifest.json".to_string(), manifest);
     let fetched_at = perf_now();
-    let bundle = Bundle::from_files(
-        &files,
-        &LoadOptions {
-            public_key: cfg.public_key,
-            lazy: false,
-        },
-    )?;
+    let bundle = Bundle::from_files(&files, &opts)?;
     let m = bundle.manifest();
+    if !bundle.signature_verified() {
+        // Allowed by ATTUNE_ALLOW_UNSIGNED only; said on every load so that it is seen.
+        log(&[
+            ("level", json!("warn")),
+            ("msg", json!("bundle_unsigned")),
+            ("bundle", json!(format!("{}@{}", m.name, m.version))),
+            (
+                "detail",
+                json!("no ATTUNE_BUNDLE_PUBLIC_KEY: this bundle's files are not authenticated"),
+            ),
+        ]);
+    }
     log(&[
         ("msg", json!("bundle_loaded")),
         ("bundle", json!(format!("{}@{}", m.name, m.version))),
         ("hash", json!(sha256)),
+        ("signature_verified", json!(bundle.signature_verified())),
         ("source", json!(cfg.source.name())),
         ("fetch_ms", json!(fetched_at - t0)),
         ("prepare_ms", json!(perf_now() - fetched_at)),
@@ -215,7 +247,12 @@ impl Drop for LeadGuard {
 /// Not a shared future: Workers forbid one request from touching I/O objects (an R2
 /// body stream) created by another, and a shared future is driven by whichever
 /// request polls it. A timer wakes each waiting request in its own context.
-async fn load_shared(env: &Env, cfg: &Config, manifest: Vec<u8>) -> Result<Rc<Loaded>, ApiError> {
+async fn load_shared(
+    env: &Env,
+    cfg: &Config,
+    manifest: Vec<u8>,
+    floor: Option<String>,
+) -> Result<Rc<Loaded>, ApiError> {
     enum Step {
         Lead,
         Wait,
@@ -242,7 +279,7 @@ async fn load_shared(env: &Env, cfg: &Config, manifest: Vec<u8>) -> Result<Rc<Lo
         match step {
             Step::Lead => {
                 let _lead = LeadGuard;
-                let r = load(env.clone(), cfg.clone(), manifest).await;
+                let r = load(env.clone(), cfg.clone(), manifest, floor).await;
                 STATE.with(|s| {
                     let mut s = s.borrow_mut();
                     if let Ok(l) = &r {
@@ -302,7 +339,12 @@ async fn bundle(env: &Env, cfg: &Config) -> Result<(Rc<Loaded>, f64), ApiError> 
         }
     }
     let t0 = perf_now();
-    match load_shared(env, cfg, manifest).await {
+    // The bundle in service is the floor: an older (replayed) manifest is refused and
+    // the current bundle stays. A fresh isolate has no floor; see docs/security.md.
+    let floor = current
+        .as_ref()
+        .map(|c| c.bundle.manifest().version.clone());
+    match load_shared(env, cfg, manifest, floor).await {
         Ok(l) => {
             STATE.with(|s| s.borrow_mut().checked_at = Some(perf_now()));
             Ok((l, perf_now() - t0))
@@ -517,6 +559,8 @@ async fn rank(req: &mut Request, env: &Env, cfg: &Config) -> Reply {
             r.extra = vec![
                 ("candidates", json!(stats.candidates)),
                 ("returned", json!(stats.returned)),
+                ("model_runs", json!(stats.work.model_runs)),
+                ("item_ops", json!(stats.work.item_ops)),
             ];
             r
         }

@@ -13,7 +13,11 @@
  * ```
  *
  * - Attributes: `src` (manifest URL; or set the `data` property to `bundle.data`),
- *   `min-picks`, `max-picks`, `items-per-topic`.
+ *   `signature-key` (the pinned ed25519 key: the manifest must verify before anything
+ *   is shown), `integrity` (the manifest's sha256), `allow-test-key` (development only),
+ *   `bundle-name`, `min-picks`, `max-picks`, `items-per-topic`. Without a key or
+ *   integrity the data from `src` is unverified: set `data = bundle.data` once the
+ *   engine has loaded the bundle.
  * - Events (bubbling, composed): `attune-onboarding-change` (`detail`: the state) and
  *   `attune-onboarding-done` (`detail`: the result, with `skipped`); `attune-onboarding-error`.
  * - Texts: the `texts` property (see `OnboardingTexts`) for other languages.
@@ -83,7 +87,7 @@ button[aria-disabled="true"] { opacity: 0.5; cursor: not-allowed; }
 const Base = (typeof HTMLElement === 'undefined' ? class {} : HTMLElement) as typeof HTMLElement;
 
 export class AttuneOnboardingElement extends Base {
-  static observedAttributes = ['src', 'min-picks', 'max-picks', 'items-per-topic'];
+  static observedAttributes = ['src', 'signature-key', 'integrity', 'allow-test-key', 'bundle-name', 'min-picks', 'max-picks', 'items-per-topic'];
 
   #root: ShadowRoot;
   #flow: OnboardingController | undefined;
@@ -146,7 +150,7 @@ export class AttuneOnboardingElement extends Base {
 
   attributeChangedCallback(name: string, old: string | null, value: string | null): void {
     if (old === value || !this.isConnected) return;
-    if (name === 'src') this.#data = undefined;
+    if (['src', 'signature-key', 'integrity', 'allow-test-key', 'bundle-name'].includes(name)) this.#data = undefined;
     this.#start();
   }
 
@@ -170,7 +174,14 @@ export class AttuneOnboardingElement extends Base {
       this.#root.append(p);
       const ctl = new AbortController();
       this.#load = ctl;
-      loadBundleData(src, { signal: ctl.signal }).then(
+      const attr = (n: string) => this.getAttribute(n) ?? undefined;
+      loadBundleData(src, {
+        signal: ctl.signal,
+        signatureKey: attr('signature-key'),
+        integrity: attr('integrity'),
+        allowTestKey: this.hasAttribute('allow-test-key'),
+        name: attr('bundle-name'),
+      }).then(
         (data) => {
           if (ctl.signal.aborted) return;
           this.#load = undefined;

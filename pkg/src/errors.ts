@@ -13,6 +13,10 @@ export type EngineErrorCode =
   | 'E_BUNDLE_MISSING_FILE'
   | 'E_BUNDLE_CATALOG'
   | 'E_BUNDLE_CONTRACT'
+  | 'E_BUNDLE_TEST_KEY'
+  | 'E_BUNDLE_NAME'
+  | 'E_BUNDLE_ROLLBACK'
+  | 'E_BUNDLE_EXPIRED'
   | 'E_MALFORMED_MODEL'
   | 'E_UNSUPPORTED_OP'
   | 'E_INVALID_OPERATOR'
@@ -39,7 +43,8 @@ export type PackageErrorCode =
   | 'E_NOT_INITIALIZED'
   | 'E_WASM_INIT'
   | 'E_WORKER'
-  | 'E_ONBOARDING';
+  | 'E_ONBOARDING'
+  | 'E_PANIC';
 
 export type AttuneErrorCode = EngineErrorCode | PackageErrorCode;
 
@@ -85,15 +90,6 @@ export function toAttuneError(e: unknown, fallback: AttuneErrorCode = 'E_INTERNA
   if (isAbort(e)) return new AttuneError('E_ABORTED', prefix + 'aborted', { cause: e });
   const message = e instanceof Error ? e.message : String(e);
   return new AttuneError(fallback, prefix + message, { cause: e });
-}
-
-/** Calls into the engine and rethrows its errors as `AttuneError`. */
-export function engine<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw toAttuneError(e);
-  }
 }
 
 export function isAbort(e: unknown): boolean {

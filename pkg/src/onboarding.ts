@@ -5,14 +5,16 @@
  *
  * ```ts
  * import { createOnboarding, loadBundleData } from 'attune/onboarding';
- * const flow = createOnboarding(await loadBundleData(manifestUrl));
+ * const flow = createOnboarding(await loadBundleData(manifestUrl, { signatureKey }));
  * flow.subscribe((s) => render(s));
  * flow.toggleTopic('sci-fi'); flow.next(); flow.toggleItem('50'); flow.next();
  * await profile.setOnboarding(await flow.done);   // later, with the wasm loaded
  * ```
  */
 import { AttuneError } from './errors.js';
-import { sha256Hex } from './hash.js';
+import { MAX_MANIFEST_BYTES, PUBLISHED_TEST_KEYS, SIGNATURE_BYTES, pathProblem } from './generated/bundle-rules.js';
+import { readCapped } from './download.js';
+import { parseIntegrity, sha256Hex } from './hash.js';
 import type { BundleData, Catalog, Manifest, Onboarding } from './types.js';
 
 export { AttuneError } from './errors.js';
@@ -264,42 +266,128 @@ export function createOnboarding(data: BundleData, options: OnboardingOptions = 
   };
 }
 
+/** Options of `loadBundleData`. */
+export interface LoadBundleDataOptions {
+  signal?: AbortSignal;
+  /** The `fetch` to use (default: `globalThis.fetch`). */
+  fetch?: typeof fetch;
+  /** Pinned ed25519 public key (64 hex digits), as for `loadBundle`: `manifest.sig`
+   *  must verify over the manifest (`E_BUNDLE_SIGNATURE`), checked with WebCrypto's
+   *  Ed25519 because this module does not load the engine. */
+  signatureKey?: string;
+  /** Expected sha256 of manifest.json: `sha256-<64 hex>` or SRI `sha256-<base64>`. */
+  integrity?: string;
+  /** Development only: accept a published RFC 8032 test key as `signatureKey`. */
+  allowTestKey?: boolean;
+  /** The bundle name the app expects (`E_BUNDLE_NAME` otherwise). */
+  name?: string;
+}
+
+/** What `loadBundleData` returns. */
+export interface LoadedBundleData extends BundleData {
+  catalog: Catalog;
+  /** How the data was checked: `signature` (manifest.sig verified with the pinned key,
+   *  the catalog against the manifest's sha256), `integrity` (the manifest's sha256
+   *  pinned, the catalog against it), or `none` (nothing was pinned: the data is
+   *  whatever the server sent; use `bundle.data` once `loadBundle` resolves). */
+  verified: 'signature' | 'integrity' | 'none';
+}
+
 /**
  * Fetches a bundle's `manifest.json` and `catalog.json` only, for an onboarding screen
- * that paints before the engine loads. The catalog is checked against the manifest's
- * sha256 where WebCrypto is available. (The bundle itself is verified by `loadBundle`;
- * the browser's HTTP cache serves the second download.)
+ * that paints before the engine loads. With `signatureKey` or `integrity` the data is
+ * checked before it is returned (and refused when this browser cannot check it);
+ * without, it is unverified (`verified: 'none'`). Either way an app switches to the
+ * engine-verified `bundle.data` once `loadBundle` resolves. Paths and download sizes
+ * follow the engine's rules (a generated copy, `generated/bundle-rules.ts`).
  */
-export async function loadBundleData(
-  manifestUrl: string | URL,
-  options: { signal?: AbortSignal; fetch?: typeof fetch } = {},
-): Promise<BundleData & { catalog: Catalog }> {
+export async function loadBundleData(manifestUrl: string | URL, options: LoadBundleDataOptions = {}): Promise<LoadedBundleData> {
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const url = new URL(manifestUrl, typeof location === 'object' ? location.href : undefined);
-  const get = async (u: URL): Promise<Uint8Array> => {
+  const get = async (u: URL, limit: number, code: 'E_BUNDLE_MANIFEST' | 'E_BUNDLE_SIGNATURE' | 'E_BUNDLE_INTEGRITY', what: string): Promise<Uint8Array> => {
     let r: Response;
     try {
-      r = await doFetch(u.href, { signal: options.signal });
+      r = await doFetch(u.href, { signal: options.signal, credentials: 'same-origin' });
     } catch (e) {
       const aborted = options.signal?.aborted || (e as { name?: string }).name === 'AbortError';
       throw new AttuneError(aborted ? 'E_ABORTED' : 'E_FETCH', `fetching ${u.href}: ${(e as Error).message}`, { cause: e });
     }
     if (!r.ok) throw new AttuneError('E_FETCH', `fetching ${u.href}: HTTP ${r.status}`, { details: { url: u.href, status: r.status } });
-    return new Uint8Array(await r.arrayBuffer());
+    return readCapped(r, limit, () => new AttuneError(code, `${what}: more than ${limit} bytes`));
   };
-  const manifest = parse<Manifest>(await get(url), 'E_BUNDLE_MANIFEST', 'manifest.json');
-  const file = manifest.catalog?.file;
-  if (typeof file !== 'string' || file.includes('..') || file.startsWith('/') || /^[a-z][a-z0-9+.-]*:/i.test(file)) {
-    throw new AttuneError('E_BUNDLE_MANIFEST', 'manifest.json: catalog.file is not a plain relative path');
+  const key = options.signatureKey;
+  if (key !== undefined && !options.allowTestKey && PUBLISHED_TEST_KEYS.includes(key.trim().toLowerCase())) {
+    throw new AttuneError(
+      'E_BUNDLE_TEST_KEY',
+      'bundle key: the pinned key is a published RFC 8032 test key: anyone can sign with it. Pin your own publisher key (allow test keys only in development)',
+    );
   }
-  const bytes = await get(new URL(file, url));
+  const manifestBytes = await get(url, MAX_MANIFEST_BYTES, 'E_BUNDLE_MANIFEST', 'manifest.json');
+  let verified: LoadedBundleData['verified'] = 'none';
+  if (options.integrity !== undefined) {
+    const want = parseIntegrity(options.integrity);
+    if (!want) throw new AttuneError('E_INTEGRITY', `integrity ${JSON.stringify(options.integrity)}: expected sha256-<64 hex> or sha256-<base64>`);
+    const actual = await sha256Hex(manifestBytes);
+    if (actual === undefined) throw new AttuneError('E_INTEGRITY', 'manifest.json: this page cannot compute sha256 (WebCrypto needs a secure context)');
+    if (actual !== want) {
+      throw new AttuneError('E_INTEGRITY', `manifest.json: sha256 ${actual} does not match the expected ${want}`, { details: { expected: want, actual } });
+    }
+    verified = 'integrity';
+  }
+  if (key !== undefined) {
+    const sig = await get(new URL('manifest.sig', url), SIGNATURE_BYTES, 'E_BUNDLE_SIGNATURE', 'manifest.sig');
+    await verifyEd25519(key, sig, manifestBytes);
+    verified = 'signature';
+  }
+  const manifest = parse<Manifest>(manifestBytes, 'E_BUNDLE_MANIFEST', 'manifest.json');
+  if (options.name !== undefined && manifest.name !== options.name) {
+    throw new AttuneError('E_BUNDLE_NAME', `bundle name: the manifest is bundle ${JSON.stringify(manifest.name)}, the app expects ${JSON.stringify(options.name)}`);
+  }
+  const ref = manifest.catalog;
+  const file = ref?.file;
+  const problem = typeof file === 'string' ? pathProblem(file) : 'is missing';
+  if (problem !== undefined) {
+    throw new AttuneError('E_BUNDLE_MANIFEST', `bundle manifest: file path ${JSON.stringify(file)} ${problem}`);
+  }
+  const size = ref.bytes;
+  if (!Number.isSafeInteger(size) || size < 0) throw new AttuneError('E_BUNDLE_MANIFEST', 'bundle manifest: catalog.bytes is not a size');
+  const bytes = await get(new URL(file!, url), size, 'E_BUNDLE_INTEGRITY', `bundle file ${file}`);
   const actual = await sha256Hex(bytes);
-  if (actual !== undefined && actual !== manifest.catalog.sha256) {
-    throw new AttuneError('E_BUNDLE_INTEGRITY', `${file}: sha256 does not match the manifest`, {
-      details: { expected: manifest.catalog.sha256, actual },
+  if (actual === undefined && verified !== 'none') {
+    throw new AttuneError('E_BUNDLE_INTEGRITY', `bundle file ${file}: this page cannot compute sha256 (WebCrypto needs a secure context)`);
+  }
+  if (bytes.byteLength !== size || (actual !== undefined && actual !== ref.sha256)) {
+    throw new AttuneError('E_BUNDLE_INTEGRITY', `bundle file ${file}: size or sha256 does not match the manifest`, {
+      details: { expected: ref.sha256, ...(actual === undefined ? {} : { actual }) },
     });
   }
-  return { manifest, catalog: parse<Catalog>(bytes, 'E_BUNDLE_CATALOG', file) };
+  return { manifest, catalog: parse<Catalog>(bytes, 'E_BUNDLE_CATALOG', file!), verified };
+}
+
+/** Verifies `manifest.sig` with WebCrypto's Ed25519 (RFC 8032, the scheme the engine
+ *  verifies). Browsers without it get a clear error rather than unverified data. */
+async function verifyEd25519(keyHex: string, sig: Uint8Array, message: Uint8Array): Promise<void> {
+  const hex = keyHex.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new AttuneError('E_BUNDLE_SIGNATURE', `bundle signature: public key ${JSON.stringify(keyHex)} is not 64 hex digits`);
+  if (sig.byteLength !== SIGNATURE_BYTES) {
+    throw new AttuneError('E_BUNDLE_SIGNATURE', `bundle signature: manifest.sig has ${sig.byteLength} bytes, expected ${SIGNATURE_BYTES}`);
+  }
+  const raw = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) raw[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  const subtle = (globalThis as { crypto?: Crypto }).crypto?.subtle;
+  let ok: boolean;
+  try {
+    if (!subtle) throw new Error('no WebCrypto (not a secure context)');
+    const key = await subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
+    ok = await subtle.verify({ name: 'Ed25519' }, key, sig as Uint8Array<ArrayBuffer>, message as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new AttuneError(
+      'E_BUNDLE_SIGNATURE',
+      `bundle signature: this browser cannot verify Ed25519 without the engine (${(e as Error).message}); use bundle.data from loadBundle()`,
+      { cause: e },
+    );
+  }
+  if (!ok) throw new AttuneError('E_BUNDLE_SIGNATURE', 'bundle signature: manifest.sig does not verify with the pinned key');
 }
 
 function parse<T>(bytes: Uint8Array, code: 'E_BUNDLE_MANIFEST' | 'E_BUNDLE_CATALOG', what: string): T {

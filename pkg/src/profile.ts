@@ -10,10 +10,10 @@
  */
 import type { WasmProfile } from './attune.js';
 import type { Bundle } from './bundle.js';
-import { AttuneError, engine } from './errors.js';
+import { AttuneError } from './errors.js';
 import { DEFAULT_DB, PROFILES, request, transact } from './idb.js';
 import type { Controls, Onboarding, ProfileData, ProfileEvent, Settings } from './types.js';
-import { wasm } from './wasm.js';
+import { engine, instanceGeneration, wasm } from './wasm.js';
 
 /** Schema of the IndexedDB record (not of the profile JSON, which has its own
  *  `format_version` and migrations in the engine). */
@@ -48,6 +48,10 @@ export class Profile {
   readonly name: string;
   readonly storage: 'indexeddb' | 'memory';
   #handle: WasmProfile;
+  #generation: number;
+  /** The last state the engine accepted, as its compact JSON: what the handle is
+   *  rebuilt from when the engine was restarted after a panic. */
+  #snapshot: string;
   #dbName: string;
   #now: () => number;
   #revision = 0;
@@ -56,6 +60,8 @@ export class Profile {
   /** @internal */
   constructor(handle: WasmProfile, name: string, storage: 'indexeddb' | 'memory', dbName: string, now: () => number) {
     this.#handle = handle;
+    this.#generation = instanceGeneration();
+    this.#snapshot = handle.toJson();
     this.name = name;
     this.storage = storage;
     this.#dbName = dbName;
@@ -64,6 +70,16 @@ export class Profile {
 
   /** @internal */
   get handle(): WasmProfile {
+    return this.#h;
+  }
+
+  /** The engine's handle, rebuilt from the snapshot on a restarted engine. */
+  get #h(): WasmProfile {
+    if (this.#generation !== instanceGeneration()) {
+      // The old handle belongs to the replaced instance: never touch it again.
+      this.#handle = engine(() => wasm().WasmProfile.fromJson(this.#snapshot));
+      this.#generation = instanceGeneration();
+    }
     return this.#handle;
   }
 
@@ -73,7 +89,7 @@ export class Profile {
   }
 
   get eventCount(): number {
-    return this.#handle.eventCount();
+    return this.#h.eventCount();
   }
 
   /** Records what the user did (one event or a batch). `ts` defaults to now. A bad
@@ -86,14 +102,14 @@ export class Profile {
     // All or nothing: the events are checked by the engine one by one, so a bad event
     // in a batch would leave the earlier ones recorded. Check them on a copy first.
     if (events.length > 1) {
-      const probe = engine(() => wasm().WasmProfile.fromJson(this.#handle.toJson()));
+      const probe = engine(() => wasm().WasmProfile.fromJson(this.#h.toJson()));
       try {
         for (const e of events) engine(() => probe.track(JSON.stringify({ ts: now, ...e })));
       } finally {
         probe.free();
       }
     }
-    for (const e of events) engine(() => this.#handle.track(JSON.stringify({ ts: now, ...e })));
+    for (const e of events) engine(() => this.#h.track(JSON.stringify({ ts: now, ...e })));
     return this.#changed();
   }
 
@@ -104,50 +120,51 @@ export class Profile {
       rejected_topics: answers.rejected_topics ?? [],
       liked_items: answers.liked_items ?? [],
     };
-    engine(() => this.#handle.setOnboarding(JSON.stringify(full)));
+    engine(() => this.#h.setOnboarding(JSON.stringify(full)));
     return this.#changed();
   }
 
   /** Changes some controls, keeping the others. Values are checked (`E_PROFILE_INVALID`). */
   async updateControls(changes: Partial<Controls>): Promise<void> {
     const next = { ...this.data().controls, ...changes };
-    engine(() => this.#handle.setControls(JSON.stringify(next)));
+    engine(() => this.#h.setControls(JSON.stringify(next)));
     return this.#changed();
   }
 
   /** Changes some settings, keeping the others. */
   async updateSettings(changes: Partial<Settings>): Promise<void> {
     const next = { ...this.data().settings, ...changes };
-    engine(() => this.#handle.setSettings(JSON.stringify(next)));
+    engine(() => this.#h.setSettings(JSON.stringify(next)));
     return this.#changed();
   }
 
   /** Drops events past the retention limits; returns how many were removed. */
   async applyRetention(nowMs: number = this.#now()): Promise<number> {
-    const removed = engine(() => this.#handle.applyRetention(nowMs));
+    const removed = engine(() => this.#h.applyRetention(nowMs));
     if (removed > 0) await this.#changed();
     return removed;
   }
 
   /** The profile as stored (compact wire form). */
   data(): ProfileData {
-    return JSON.parse(this.#handle.toJson()) as ProfileData;
+    return JSON.parse(this.#h.toJson()) as ProfileData;
   }
 
   /** Everything the profile holds, for the user's data export. */
   export(): ProfileData {
-    return JSON.parse(this.#handle.exportJson()) as ProfileData;
+    return JSON.parse(this.#h.exportJson()) as ProfileData;
   }
 
   /** The export as pretty JSON text (to offer as a download). */
   exportJson(): string {
-    return this.#handle.exportJson();
+    return this.#h.exportJson();
   }
 
   /** Deletes everything: the in-memory profile and the stored record. The profile
    *  stays usable (empty); a later change stores a new record. */
   async delete(): Promise<void> {
-    this.#handle.deleteAll();
+    engine(() => this.#h.deleteAll());
+    this.#snapshot = engine(() => this.#h.toJson());
     this.#revision++;
     const run = this.#writes.then(() => (this.storage === 'indexeddb' ? deleteStoredProfile(this.name, { dbName: this.#dbName }) : undefined));
     this.#writes = run.catch(() => {});
@@ -161,13 +178,15 @@ export class Profile {
 
   /** Releases the engine's memory. */
   free(): void {
-    this.#handle.free();
+    if (this.#generation === instanceGeneration()) this.#handle.free();
   }
 
   #changed(): Promise<void> {
     this.#revision++;
+    const text = engine(() => this.#h.toJson());
+    this.#snapshot = text;
     if (this.storage === 'memory') return Promise.resolve();
-    const run = this.#writes.then(() => writeRecord(this.#dbName, this.name, this.#handle.toJson()));
+    const run = this.#writes.then(() => writeRecord(this.#dbName, this.name, text));
     this.#writes = run.catch(() => {});
     return run;
   }

@@ -1,7 +1,7 @@
 import type { Bundle } from './bundle.js';
-import { engine } from './errors.js';
 import type { Profile } from './profile.js';
 import type { RankRequest, Ranking } from './types.js';
+import { engine } from './wasm.js';
 
 /** Ranks a bundle's catalog (or given candidates) for a profile, with reasons. */
 export class Ranker {

@@ -62,6 +62,49 @@ export function compiledModule(): WebAssembly.Module | undefined {
   return compiled;
 }
 
+let generation = 0;
+
+/** @internal Increases each time the engine instance is replaced after a panic:
+ *  handles made by an earlier instance must be rebuilt, never used or freed. */
+export function instanceGeneration(): number {
+  return generation;
+}
+
+/** @internal Calls into the engine and rethrows its errors as `AttuneError`. A trap
+ *  (a Rust panic: stable Rust aborts on panic in wasm32) leaves the instance unusable;
+ *  it becomes `E_PANIC` with the panic's message, and the instance is replaced so that
+ *  the next call works. Bundles and profiles rebuild their handles on next use (the
+ *  profile from its last stored state; the one in IndexedDB is never touched). */
+export function engine<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw trapped(e) ?? toAttuneError(e);
+  }
+}
+
+function trapped(e: unknown): AttuneError | undefined {
+  const g = glue;
+  if (!(e instanceof WebAssembly.RuntimeError) || !g) return undefined;
+  let message: string | undefined;
+  try {
+    // The hook stored it just before the trap; reading it touches nothing else.
+    message = g.takePanicMessage() ?? undefined;
+  } catch {
+    // The trapped instance could not say; the trap's own message remains.
+  }
+  const what = `the engine panicked (${message ?? e.message}): a bug, please report it`;
+  try {
+    g.__wbg_reset_state();
+  } catch (r) {
+    glue = undefined;
+    pending = undefined;
+    return new AttuneError('E_PANIC', `${what}; the engine could not be restarted (${(r as Error).message}): call init() again`, { cause: e });
+  }
+  generation++;
+  return new AttuneError('E_PANIC', `${what}; the engine was restarted and the call can be retried`, { cause: e });
+}
+
 async function load(options: InitOptions): Promise<void> {
   const module = await compile(options.wasm ?? new URL('./attune_bg.wasm', import.meta.url), options.fetch);
   const g = await import('./attune.js');

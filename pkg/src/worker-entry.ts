@@ -3,11 +3,11 @@
  * worker and answers rank requests. Started by `createWorkerRanker`; not an entry point
  * of its own.
  */
-import type { WasmBundle, WasmProfile } from './attune.js';
-import { loadBundle } from './bundle.js';
+import type { WasmProfile } from './attune.js';
+import { loadBundle, type Bundle } from './bundle.js';
 import { toAttuneError } from './errors.js';
 import type { FromWorker, ToWorker, WireError } from './protocol.js';
-import { init, wasm } from './wasm.js';
+import { engine, init, instanceGeneration, wasm } from './wasm.js';
 
 interface WorkerScope {
   onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
@@ -15,8 +15,9 @@ interface WorkerScope {
 }
 const scope = globalThis as unknown as WorkerScope;
 
-let bundle: WasmBundle | undefined;
-let profile: { key: string; handle: WasmProfile } | undefined;
+let bundle: Bundle | undefined;
+/** The page's profile as last sent, on the engine instance it was made on. */
+let profile: { key: string; handle: WasmProfile; generation: number } | undefined;
 const abort = new AbortController();
 
 function wire(e: unknown): WireError {
@@ -39,7 +40,7 @@ scope.onmessage = (ev) => {
           signal: abort.signal,
           onProgress: (progress) => scope.postMessage({ type: 'progress', progress }),
         });
-        bundle = b.handle;
+        bundle = b;
         const { cacheError: _ignored, ...report } = b.report;
         scope.postMessage({ type: 'ready', info: b.info, data: b.data, report });
       } catch (e) {
@@ -51,13 +52,17 @@ scope.onmessage = (ev) => {
   if (msg.type === 'rank') {
     try {
       if (!bundle) throw new Error('the worker has no bundle yet');
+      const b = bundle;
       if (msg.profile !== undefined) {
-        const handle = wasm().WasmProfile.fromJson(msg.profile);
-        profile?.handle.free();
-        profile = { key: msg.key, handle };
+        const text = msg.profile;
+        const handle = engine(() => wasm().WasmProfile.fromJson(text));
+        if (profile?.generation === instanceGeneration()) profile.handle.free();
+        profile = { key: msg.key, handle, generation: instanceGeneration() };
       }
-      if (!profile || profile.key !== msg.key) throw new Error('profile not sent');
-      const ranking = JSON.parse(bundle.rank(profile.handle, JSON.stringify(msg.request)));
+      // After a panic the engine was replaced and the page resends the profile.
+      if (!profile || profile.key !== msg.key || profile.generation !== instanceGeneration()) throw new Error('profile not sent');
+      const p = profile.handle;
+      const ranking = engine(() => JSON.parse(b.handle.rank(p, JSON.stringify(msg.request))));
       scope.postMessage({ type: 'ranked', id: msg.id, ranking });
     } catch (e) {
       scope.postMessage({ type: 'rank-failed', id: msg.id, error: wire(e) });

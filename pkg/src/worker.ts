@@ -139,6 +139,8 @@ export function createWorkerRanker(bundle: string | URL, options: WorkerRankerOp
           pending.delete(msg.id);
           break;
         case 'rank-failed':
+          // The worker's engine was restarted and forgot the profile: send it again.
+          if (msg.error.code === 'E_PANIC') lastKey = undefined;
           pending.get(msg.id)?.reject(fromWire(msg.error));
           pending.delete(msg.id);
           break;

@@ -18,6 +18,7 @@ describe('loadBundle', () => {
     const events: LoadProgress[] = [];
     const bundle = await loadBundle(server.base + seq, {
       signatureKey: testKey,
+      allowTestKey: true, // the reference bundles' published key
       dbName: freshDb(),
       onProgress: (p) => events.push(p),
     });
@@ -151,9 +152,9 @@ describe('loadBundle', () => {
     const local = await serve(join(repo, 'models/movielens-100k/sequence'));
     const dbName = freshDb();
     const url = local.base + '/manifest.json';
-    await loadBundle(url, { dbName, signatureKey: testKey });
+    await loadBundle(url, { dbName, signatureKey: testKey, allowTestKey: true });
     await local.close();
-    const offline = await loadBundle(url, { dbName, signatureKey: testKey });
+    const offline = await loadBundle(url, { dbName, signatureKey: testKey, allowTestKey: true });
     expect(offline.report.offline).toBe(true);
     expect(offline.info.signature_verified).toBe(true);
     // A bundle never loaded before cannot come from nowhere.
@@ -166,7 +167,7 @@ describe('loadBundle', () => {
     for (const f of ['manifest.json', 'manifest.sig', 'catalog.json', 'ranking_f32.tflite', 'ranking_int8.tflite']) {
       files[f] = readFileSync(join(dir, f));
     }
-    const bundle = await loadBundle(files, { signatureKey: testKey });
+    const bundle = await loadBundle(files, { signatureKey: testKey, allowTestKey: true });
     expect(bundle.info.models.map((m) => m.id)).toEqual(['ranking_f32', 'ranking_int8']);
     delete files['catalog.json'];
     await expect(loadBundle(files)).rejects.toMatchObject({ code: 'E_BUNDLE_MISSING_FILE' });

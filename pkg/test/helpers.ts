@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, sign } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -143,4 +143,40 @@ let dbCounter = 0;
 /** A fresh database name per test, so tests do not share state. */
 export function freshDb(): string {
   return `attune-test-${process.pid}-${dbCounter++}`;
+}
+
+/** The secret key of RFC 8032 §7.1 TEST 1, the published test vector the reference
+ *  bundles are signed with: anyone can sign with it, which is what these tests show. */
+const TEST1_SECRET = '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60';
+
+/** Signs manifest bytes with the published TEST 1 secret key. */
+export function signWithTestKey(bytes: Uint8Array): Buffer {
+  // PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410).
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.from(TEST1_SECRET, 'hex')]);
+  return sign(null, bytes, createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+}
+
+/** Rewrites a copied bundle's manifest (and optionally its catalog), keeping the
+ *  catalog's hash consistent, and signs it with the published TEST 1 key. Returns the
+ *  new manifest bytes. */
+export function republish(
+  dir: string,
+  edit: { manifest?: (m: Record<string, any>) => void; catalog?: (c: Record<string, any>) => void; catalogFile?: string },
+): Buffer {
+  const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  if (edit.catalog) {
+    const catalog = JSON.parse(readFileSync(join(dir, manifest.catalog.file), 'utf8'));
+    edit.catalog(catalog);
+    const bytes = Buffer.from(JSON.stringify(catalog));
+    // A new file name keeps the old version's catalog servable too.
+    if (edit.catalogFile) manifest.catalog.file = edit.catalogFile;
+    writeFileSync(join(dir, manifest.catalog.file), bytes);
+    manifest.catalog.sha256 = sha256(bytes);
+    manifest.catalog.bytes = bytes.length;
+  }
+  edit.manifest?.(manifest);
+  const bytes = Buffer.from(JSON.stringify(manifest, null, 1));
+  writeFileSync(join(dir, 'manifest.json'), bytes);
+  writeFileSync(join(dir, 'manifest.sig'), signWithTestKey(bytes));
+  return bytes;
 }

@@ -5,7 +5,18 @@ import { after, before, test } from "node:test";
 import { API_KEY, rankRequest, startWorker } from "./harness.mjs";
 
 let w;
-const LIMITS = { ATTUNE_MAX_BODY_BYTES: "65536", ATTUNE_MAX_CANDIDATES: "500", ATTUNE_MAX_K: "50", ATTUNE_MAX_EVENTS: "100" };
+const LIMITS = {
+  ATTUNE_MAX_BODY_BYTES: "65536",
+  ATTUNE_MAX_CANDIDATES: "500",
+  ATTUNE_MAX_K: "50",
+  ATTUNE_MAX_EVENTS: "100",
+  ATTUNE_MAX_EXPLAIN_HISTORY: "2",
+  ATTUNE_MAX_RULES: "3",
+  ATTUNE_MAX_RULE_ENTRIES: "10",
+  ATTUNE_MAX_FILTERS: "2",
+  ATTUNE_MAX_FILTER_VALUES: "4",
+  ATTUNE_MAX_CONTROLS: "5",
+};
 
 before(async () => {
   w = await startWorker({ vars: LIMITS });
@@ -56,6 +67,20 @@ const CASES = [
     "E_LIMIT_EVENTS",
     400,
   ],
+  // Each of these multiplies a request's CPU time (issue 12): one model run per
+  // explained history item, per-item work per rule topic, metadata value or control.
+  ["explain_history above the limit", { request: { explain_history: 3 } }, "E_LIMIT_EXPLAIN", 400],
+  ["explain_history above the crate cap", { request: { explain_history: 300 } }, "E_LIMIT_EXPLAIN", 400],
+  ["too many rules", { request: { rules: ids(4).map((id) => ({ kind: "pin", item: id, slot: 0 })) } }, "E_LIMIT_RULES", 400],
+  ["too many ids in the rules", { request: { rules: [{ kind: "bury", items: ids(11), weight: 0.1 }] } }, "E_LIMIT_RULES", 400],
+  [
+    "too many metadata conditions",
+    { request: { filter: { metadata: ["a", "b", "c"].map((key) => ({ key, equals: 1 })) } } },
+    "E_LIMIT_FILTERS",
+    400,
+  ],
+  ["too many one_of values", { request: { filter: { metadata: [{ key: "a", one_of: [1, 2, 3, 4, 5] }] } } }, "E_LIMIT_FILTERS", 400],
+  ["too many control entries", { profile: { format_version: 1, controls: { blocked_items: ids(6) } } }, "E_LIMIT_CONTROLS", 400],
 ];
 
 for (const [name, body, code, status] of CASES) {

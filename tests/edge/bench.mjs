@@ -1,6 +1,7 @@
 // Edge benchmark (a measurement, not a test): Worker size, cold start to the first
-// ranked response, and per-request ranking time for 500 candidates, on workerd
-// through Miniflare on 127.0.0.1. Prints a Markdown table for BENCHMARKS.md.
+// ranked response, per-request ranking time for 500 candidates, and the time of the
+// worst request the default limits allow, on workerd through Miniflare on 127.0.0.1.
+// Prints Markdown tables for BENCHMARKS.md.
 //
 //   bash edge/build.sh && node tests/edge/bench.mjs [--runs 300] [--colds 5]
 //
@@ -76,6 +77,89 @@ for (const c of configs) {
   }
 }
 
+// --- the worst request the limits allow: the default limits (edge/src/config.rs,
+// Limits::default; the same construction as the native test `the_worst_requests_the_
+// limits_allow_stay_within_the_budget` in edge/src/api.rs), and a tighter set for the
+// Free plan. Each request sits at every limit: the whole catalog, k at its limit,
+// events at theirs, "less like this" items of distinct topic sets up to the control
+// limit, explained history at its limit, rules listing the most ids, diversity and
+// exploration on.
+const LIMIT_SETS = [
+  { label: "default limits", events: 2000, k: 200, explain: 3, controls: 500, rules: 100, entries: 5000 },
+  { label: "Free-plan limits", events: 500, k: 50, explain: 0, controls: 100, rules: 100, entries: 5000 },
+];
+function worstRequest(bundleDir, L) {
+  const manifest = JSON.parse(readFileSync(join(bundleDir, "manifest.json"), "utf8"));
+  const cat = JSON.parse(readFileSync(join(bundleDir, "catalog.json"), "utf8"));
+  const topics = manifest.topics.map((t) => t.id);
+  const events = Array.from({ length: L.events }, (_, i) => ({ item: cat.ids[i % cat.ids.length], ts: i, type: "like" }));
+  const seen = new Set();
+  const llt = [];
+  cat.ids.forEach((id, i) => {
+    const key = [...new Set(cat.topics[i])].sort((a, b) => a - b).join(",");
+    if (llt.length < L.controls && !seen.has(key)) {
+      seen.add(key);
+      llt.push(id);
+    }
+  });
+  const topicRules = Math.min(L.rules - 1, Math.floor(L.entries / topics.length));
+  const rules = Array.from({ length: topicRules }, () => ({ kind: "bury", topics, weight: 0.001 }));
+  const left = L.entries - topicRules * topics.length;
+  rules.push({ kind: "boost", items: Array.from({ length: left }, (_, i) => cat.ids[i % cat.ids.length]), weight: 0.01 });
+  return {
+    profile: { format_version: 1, events, controls: { less_like_this: llt } },
+    request: {
+      k: L.k, include_seen: true, diversity: 1, exploration: 0.5, explain_history: L.explain, rules,
+      freshness: { weight: 0.1, half_life_days: 30 }, now_ms: 0,
+    },
+  };
+}
+const worstRows = [];
+for (const L of LIMIT_SETS) {
+  const vars = {
+    ATTUNE_MAX_EVENTS: String(L.events),
+    ATTUNE_MAX_K: String(L.k),
+    ATTUNE_MAX_EXPLAIN_HISTORY: String(L.explain),
+    ATTUNE_MAX_CONTROLS: String(L.controls),
+    ATTUNE_MAX_RULES: String(L.rules),
+    ATTUNE_MAX_RULE_ENTRIES: String(L.entries),
+  };
+  for (const [label, prefix] of [
+    ["sequence (catalog-wide model, 1,682 items)", "movielens-100k/sequence/"],
+    ["ranking (`ranking_f32`, the catalog as candidates)", "movielens-100k/ranking/"],
+  ]) {
+    const w = await startWorker({ prefix, vars });
+    try {
+      const body = worstRequest(join(ROOT, "models", prefix), L);
+      const bytes = JSON.stringify(body).length;
+      for (let i = 0; i < 5; i++) await rankRequest(w.base, body);
+      const server = [];
+      const client = [];
+      for (let i = 0; i < Math.max(30, Math.floor(RUNS / 5)); i++) {
+        const t = performance.now();
+        const r = await rankRequest(w.base, body);
+        client.push(performance.now() - t);
+        if (r.status !== 200) throw new Error(r.text);
+        server.push(timing(r.res, "rank") + timing(r.res, "parse"));
+      }
+      await new Promise((res) => setTimeout(res, 100));
+      const work = w.logs
+        .map((l) => {
+          try {
+            return JSON.parse(l);
+          } catch {
+            return {};
+          }
+        })
+        .filter((l) => l.msg === "request" && l.model_runs)
+        .at(-1);
+      worstRows.push({ limits: L.label, label, bytes, server_mean: mean(server), client_p50: median(client), model_runs: work?.model_runs, item_ops: work?.item_ops });
+    } finally {
+      await w.dispose();
+    }
+  }
+}
+
 // --- cold start: runtime start (workerd + wasm compile) → first ranked response
 const colds = [];
 for (let i = 0; i < COLDS; i++) {
@@ -97,10 +181,16 @@ out.push("| request (profile `power-user.json`, k = 10) | Worker `rank` time, me
 out.push("|---|---|---|---|");
 for (const r of rows) out.push(`| ${r.label} | **${f(r.rank_mean, 2)} ms** | ${f(r.client_p50)} / ${f(r.client_p90)} ms | ${f(r.health_p50)} ms |`);
 out.push("");
+out.push("| worst request the limits allow | bundle | body | Worker `parse` + `rank`, mean | client latency p50 | counted work |");
+out.push("|---|---|---|---|---|---|");
+for (const r of worstRows) {
+  out.push(`| ${r.limits} | ${r.label} | ${(r.bytes / 1024).toFixed(0)} KiB | **${f(r.server_mean, 2)} ms** | ${f(r.client_p50)} ms | ${r.model_runs} model run${r.model_runs === 1 ? "" : "s"}, ${r.item_ops} item steps |`);
+}
+out.push("");
 out.push(
   `Cold start to the first ranked response (ranking bundle, 500 candidates), median of ${COLDS}: **${f(median(colds.map((c) => c.total)), 0)} ms** ` +
     `= runtime start ${f(median(colds.map((c) => c.runtime)), 0)} ms (workerd + wasm compile) + first request ${f(median(colds.map((c) => c.first)), 0)} ms ` +
     `(bundle fetch + verify + prepare ${f(median(colds.map((c) => c.bundle)), 0)} ms, rank ${f(median(colds.map((c) => c.rank)), 0)} ms).`,
 );
 console.log(out.join("\n"));
-console.log(`\nraw: ${JSON.stringify({ size, rows, colds })}`);
+console.log(`\nraw: ${JSON.stringify({ size, rows, worstRows, colds })}`);

@@ -1,5 +1,6 @@
 // Starts the built Worker (edge/build) on real workerd through Miniflare, listening on
 // 127.0.0.1, with the bindings and vars of one bundle source. Used by every edge test.
+import { createPrivateKey, sign } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Miniflare } from "miniflare";
@@ -45,6 +46,9 @@ export async function startWorker({ source = "assets", prefix = "movielens-100k/
       ATTUNE_BUNDLE_SOURCE: source,
       ATTUNE_BUNDLE_PREFIX: prefix,
       ATTUNE_BUNDLE_PUBLIC_KEY: PUBLIC_KEY,
+      // The reference bundles are signed with RFC 8032's published TEST 1 key, which
+      // the Worker refuses outside development.
+      ATTUNE_ALLOW_TEST_KEY: "1",
       ATTUNE_BUNDLE_CHECK_SECONDS: "30",
       ...vars,
     },
@@ -111,4 +115,14 @@ export async function rankRequest(base, body, { key = API_KEY, headers = {} } = 
     json = undefined;
   }
   return { res, status: res.status, json, text };
+}
+
+/** The secret key of RFC 8032 §7.1 TEST 1: published, so anyone with write access to a
+ *  bucket can sign a bundle that verifies under that key. */
+const TEST1_SECRET = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+
+/** Signs bytes with the published TEST 1 secret key (RFC 8410 PKCS#8 wrapping). */
+export function signWithTestKey(bytes) {
+  const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), Buffer.from(TEST1_SECRET, "hex")]);
+  return sign(null, bytes, createPrivateKey({ key: der, format: "der", type: "pkcs8" }));
 }

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ROOT, auth, bundleFiles, rankRequest, seedBundle, startWorker } from "./harness.mjs";
+import { PUBLIC_KEY, ROOT, auth, bundleFiles, rankRequest, seedBundle, signWithTestKey, startWorker } from "./harness.mjs";
 
 const SEQUENCE = join(ROOT, "models/movielens-100k/sequence");
 const RANKING = join(ROOT, "models/movielens-100k/ranking");
@@ -131,13 +131,82 @@ describe("bundles that cannot be served", () => {
     } finally {
       await pinned.dispose();
     }
-    const unpinned = await startWorker({ source: "r2", vars: { ATTUNE_BUNDLE_PUBLIC_KEY: "" }, seed });
+    const unpinned = await startWorker({ source: "r2", vars: { ATTUNE_BUNDLE_PUBLIC_KEY: "", ATTUNE_ALLOW_UNSIGNED: "1" }, seed });
     try {
       const info = await bundleInfo(unpinned.base);
       assert.equal(info.status, 200);
       assert.equal(info.json.signature_verified, false);
+      // Allowed, and said loudly on the load.
+      await new Promise((res) => setTimeout(res, 200));
+      const warnings = unpinned.logs.filter((l) => l.includes('"bundle_unsigned"')).map((l) => JSON.parse(l));
+      assert.equal(warnings.length, 1, unpinned.logs.join("\n"));
+      assert.equal(warnings[0].level, "warn");
     } finally {
       await unpinned.dispose();
+    }
+  });
+
+  // Issue 12, finding 4: the configuration shipped no key (and pinned a public test
+  // key), so a bucket writer could sign what they liked.
+  test("no key, or a published test key, without a development flag → 500 E_CONFIG", async () => {
+    for (const vars of [
+      { ATTUNE_BUNDLE_PUBLIC_KEY: "" },
+      { ATTUNE_BUNDLE_PUBLIC_KEY: PUBLIC_KEY, ATTUNE_ALLOW_TEST_KEY: "" },
+    ]) {
+      const w = await startWorker({ source: "r2", vars, seed: (mf) => seedBundle(mf, "r2", SEQUENCE) });
+      try {
+        const info = await bundleInfo(w.base);
+        assert.equal(info.status, 500, JSON.stringify(vars));
+        assert.equal(info.json.code, "E_CONFIG");
+        const r = await rankRequest(w.base, { request: { k: 3 } });
+        assert.equal(r.status, 500);
+        assert.equal(r.json.code, "E_CONFIG");
+      } finally {
+        await w.dispose();
+      }
+    }
+  });
+
+  // Finding 6: an older signed manifest cannot replace the bundle in service, and the
+  // bundle name is bound.
+  test("an older signed bundle is refused and the newer one kept; another name is refused", async () => {
+    const w = await startWorker({
+      source: "kv",
+      vars: { ATTUNE_BUNDLE_CHECK_SECONDS: "0" },
+      seed: (mf) => seedBundle(mf, "kv", SEQUENCE),
+    });
+    try {
+      const files = bundleFiles(SEQUENCE);
+      const m = JSON.parse(files["manifest.json"]);
+      m.version = "1.0.1";
+      const v101 = Buffer.from(JSON.stringify(m));
+      await put(w.mf, "kv", "movielens-100k/sequence/manifest.sig", signWithTestKey(v101));
+      await put(w.mf, "kv", "movielens-100k/sequence/manifest.json", v101);
+      assert.equal((await bundleInfo(w.base)).json.version, "1.0.1");
+      // Replay 1.0.0, genuinely signed.
+      await put(w.mf, "kv", "movielens-100k/sequence/manifest.sig", files["manifest.sig"]);
+      await put(w.mf, "kv", "movielens-100k/sequence/manifest.json", files["manifest.json"]);
+      const after = await bundleInfo(w.base);
+      assert.equal(after.status, 200);
+      assert.equal(after.json.version, "1.0.1");
+      await new Promise((res) => setTimeout(res, 200));
+      const failures = w.logs.filter((l) => l.includes('"bundle_update_failed"')).map((l) => JSON.parse(l));
+      assert.ok(failures.some((f) => f.code === "E_BUNDLE_ROLLBACK"), w.logs.join("\n"));
+    } finally {
+      await w.dispose();
+    }
+    const named = await startWorker({
+      source: "r2",
+      prefix: "movielens-100k/ranking/",
+      vars: { ATTUNE_BUNDLE_NAME: "movielens-100k-sequence" },
+      seed: (mf) => seedBundle(mf, "r2", RANKING, "movielens-100k/ranking/"),
+    });
+    try {
+      const info = await bundleInfo(named.base);
+      assert.equal(info.status, 503);
+      assert.equal(info.json.code, "E_BUNDLE_NAME");
+    } finally {
+      await named.dispose();
     }
   });
 

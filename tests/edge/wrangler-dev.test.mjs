@@ -7,7 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { API_KEY, EDGE, rankRequest } from "./harness.mjs";
+import { API_KEY, EDGE, PUBLIC_KEY, rankRequest } from "./harness.mjs";
 
 function freePort() {
   return new Promise((resolve) => {
@@ -23,7 +23,10 @@ test("npx wrangler dev serves rankings on localhost", { timeout: 240_000 }, asyn
   const state = mkdtempSync(join(tmpdir(), "attune-wrangler-"));
   const child = spawn(
     "npx",
-    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ATTUNE_API_KEYS:${API_KEY}`],
+    ["wrangler", "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--var", `ATTUNE_API_KEYS:${API_KEY}`,
+     // wrangler.toml ships no bundle key: pin the reference bundles' published test key,
+     // which needs the development flag.
+     "--var", `ATTUNE_BUNDLE_PUBLIC_KEY:${PUBLIC_KEY}`, "--var", "ATTUNE_ALLOW_TEST_KEY:1"],
     // Own process group, so the whole tree (npx → wrangler → workerd) is stopped.
     { cwd: EDGE, detached: true, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, CI: "1" } },
   );

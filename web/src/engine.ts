@@ -28,6 +28,9 @@ export function reasonSentence(reason: Reason, displayTitle?: string): string {
   return reasonText(reason, displayTitle === undefined ? {} : { title: displayTitle });
 }
 
+/** The bundle this app is built for: another one, even signed, is refused. */
+const BUNDLE_NAME = 'movielens-100k-sequence';
+
 export interface Timed<T> {
   value: T;
   ms: number;
@@ -43,13 +46,15 @@ export class Engine {
     readonly runtimeVersion: string,
   ) {}
 
-  /** Starts the wasm, fetches and verifies the bundle, and opens the stored profile. */
-  static async start(bundleUrl: string, signatureKey: string): Promise<Engine> {
+  /** Starts the wasm, fetches and verifies the bundle, and opens the stored profile.
+   *  `allowTestKey`: the pinned key may be a published test key (development only). */
+  static async start(bundleUrl: string, signatureKey: string, allowTestKey: boolean): Promise<Engine> {
     const t0 = performance.now();
     await init();
     // The default cache ('auto': the Cache API on a secure origin) keeps the model for
-    // the next visit; the manifest is revalidated each time, so a new bundle shows up.
-    const bundle = await loadBundle(bundleUrl, { signatureKey });
+    // the next visit; the manifest is revalidated each time, so a new bundle shows up,
+    // and a replayed older version is refused.
+    const bundle = await loadBundle(bundleUrl, { signatureKey, allowTestKey, name: BUNDLE_NAME });
     const profile = await openProfile({ bundle, name: 'default' });
     return new Engine(bundle, profile, new Ranker(bundle), performance.now() - t0, version());
   }

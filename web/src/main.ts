@@ -9,6 +9,7 @@ import { controlsPanel, statsPanel } from './views/panels';
 import { privacyDialog } from './views/privacy';
 
 declare const __BUNDLE_KEY__: string;
+declare const __ALLOW_TEST_KEY__: boolean;
 declare const __BUNDLE_PATH__: string;
 
 const FEED_SIZE = 24;
@@ -94,16 +95,19 @@ class App {
    *  returning one sees the feed when the engine is ready. */
   async start(): Promise<void> {
     const manifestUrl = new URL(`${__BUNDLE_PATH__}manifest.json`, document.baseURI).href;
-    const ready = Engine.start(manifestUrl, __BUNDLE_KEY__);
+    const ready = Engine.start(manifestUrl, __BUNDLE_KEY__, __ALLOW_TEST_KEY__);
     ready.catch(() => {}); // reported below, where it is awaited
     this.ready = ready;
     if (!(await Engine.hasStoredProfile())) {
       try {
-        this.data = await loadBundleData(manifestUrl);
+        // Verified before it is shown (WebCrypto's Ed25519 and the signed catalog hash),
+        // without waiting for the engine.
+        this.data = await loadBundleData(manifestUrl, { signatureKey: __BUNDLE_KEY__, allowTestKey: __ALLOW_TEST_KEY__ });
         this.catalog = new Catalog(this.data.manifest, this.data.catalog);
         this.showOnboarding();
       } catch {
-        // The engine's load reports the same problem with more detail.
+        // Not verifiable here (e.g. no WebCrypto off a secure origin) or refused: wait
+        // for the engine, whose load reports the problem with more detail.
       }
     }
     try {
@@ -112,8 +116,9 @@ class App {
       this.main.replaceChildren(this.errorView(err));
       return;
     }
-    this.data ??= { manifest: this.engine.manifest, catalog: this.engine.catalog };
-    this.catalog ??= new Catalog(this.engine.manifest, this.engine.catalog);
+    // From now on everything shown comes from what the engine verified.
+    this.data = { manifest: this.engine.manifest, catalog: this.engine.catalog };
+    this.catalog = new Catalog(this.engine.manifest, this.engine.catalog);
     if (!this.onboarding) this.showFeed();
   }
 

@@ -47,6 +47,10 @@ pub fn load(dir: &Path, key: Option<[u8; 32]>, lazy: bool) -> Result<Bundle> {
         &LoadOptions {
             public_key: key,
             lazy,
+            // A developer tool over local files: the reference bundles' published test
+            // key is what it is most often pointed at.
+            allow_test_keys: true,
+            ..LoadOptions::default()
         },
     )
     .map_err(|e| err(&e))
@@ -191,12 +195,19 @@ pub fn validate(dir: &Path, key: Option<[u8; 32]>) -> Result<ExitCode> {
         &LoadOptions {
             public_key: key,
             lazy: false,
+            allow_test_keys: true,
+            ..LoadOptions::default()
         },
     ) {
         Ok(b) => {
             println!("{}: valid", dir.display());
             if b.signature_verified() {
                 println!("  signature verified with {source}");
+                if key.is_some_and(|k| attune::is_published_test_key(&k)) {
+                    println!(
+                        "  warning: that key is a published RFC 8032 test key; anyone can sign with it, so apps refuse it outside development"
+                    );
+                }
             } else {
                 println!("  not signature-checked (no key given and no manifest.pub)");
             }
@@ -525,6 +536,8 @@ pub fn bench(
         &LoadOptions {
             public_key: key,
             lazy: true,
+            allow_test_keys: true,
+            ..LoadOptions::default()
         },
     )
     .map_err(|e| err(&e))?;
@@ -537,6 +550,8 @@ pub fn bench(
         &LoadOptions {
             public_key: key,
             lazy: false,
+            allow_test_keys: true,
+            ..LoadOptions::default()
         },
     )
     .map_err(|e| err(&e))?;

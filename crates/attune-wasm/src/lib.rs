@@ -10,8 +10,16 @@
 //! machine `code` (`E_BUNDLE_INTEGRITY`, `E_PROFILE_CORRUPT`, `E_RANK_INVALID`, …).
 //! Objects own wasm memory: call `free()` (or use `using` with `Symbol.dispose`) when
 //! done; a finalizer frees them eventually otherwise.
+//!
+//! A panic (a bug) traps the instance: stable Rust aborts on panic in wasm32. The panic
+//! hook prints the message to the console and keeps it for [`take_panic_message`];
+//! the npm package then rejects the call with `E_PANIC` and replaces the instance
+//! (`__wbg_reset_state`, from wasm-bindgen's `--experimental-reset-state-function`).
 
-use attune::{Bundle, LoadOptions, Profile, RankRequest};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use attune::{Bundle, LoadOptions, MaxAge, Profile, RankRequest};
 use attune_tflite::{DType, Model, Tensor};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -45,14 +53,117 @@ extern "C" {
     fn __wasm_call_ctors();
 }
 
-/// Runs the static constructors once, when the glue instantiates the module.
+/// Runs the static constructors once, when the glue instantiates the module, and
+/// installs the panic hook.
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen(start)]
 #[allow(unsafe_code)]
 pub fn start() {
     // SAFETY: the linker-generated constructor list; the start function runs exactly
-    // once, before any other export is called.
+    // once per instance, before any other export is called.
     unsafe { __wasm_call_ctors() }
+    std::panic::set_hook(Box::new(panic_hook));
+}
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Set by [`inject_panic`]: the next `WasmBundle.rank` panics.
+static PANIC_ARMED: AtomicBool = AtomicBool::new(false);
+
+#[cfg(target_arch = "wasm32")]
+fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
+    console_error_panic_hook::hook(info);
+    // `try_with`/`try_borrow_mut`: a hook must never panic itself.
+    let _ = LAST_PANIC.try_with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            *p = Some(info.to_string());
+        }
+    });
+}
+
+/// The last panic's message (once), for the error the package raises after a trap.
+/// Called on the trapped instance just before it is replaced: it only reads a
+/// thread-local the hook wrote.
+#[wasm_bindgen(js_name = takePanicMessage)]
+pub fn take_panic_message() -> Option<String> {
+    LAST_PANIC.with(|p| p.borrow_mut().take())
+}
+
+/// Test hook, not part of the package's API: makes the next `WasmBundle.rank` panic,
+/// so that the browser tests can prove a panic is reported as `E_PANIC` and that the
+/// package recovers on a fresh instance (docs/security.md). Reachable only through the
+/// raw wasm-bindgen glue, which the package does not export.
+#[wasm_bindgen(js_name = __attuneInjectPanic)]
+pub fn inject_panic() {
+    PANIC_ARMED.store(true, Ordering::SeqCst);
+}
+
+/// Trust options from JS (`loadBundle`'s `allowTestKey`, `name`, the rollback floor
+/// and `maxAgeMs`), in the crate's terms.
+#[derive(serde::Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct TrustOptions {
+    allow_test_keys: bool,
+    expected_name: Option<String>,
+    min_version: Option<String>,
+    max_age_ms: Option<f64>,
+    now_ms: Option<f64>,
+}
+
+fn load_options(
+    public_key_hex: Option<String>,
+    options_json: Option<String>,
+) -> Result<LoadOptions, JsValue> {
+    let public_key = match public_key_hex {
+        Some(h) => Some(attune::parse_public_key(&h).map_err(|e| error(e.code(), &e.to_string()))?),
+        None => None,
+    };
+    let t: TrustOptions = match options_json {
+        Some(text) => parse("E_INTERNAL", "load options", &text)?,
+        None => TrustOptions::default(),
+    };
+    let max_age = match (t.max_age_ms, t.now_ms) {
+        (None, _) => None,
+        (Some(age), Some(now)) if age.is_finite() && now.is_finite() && age >= 0.0 => {
+            Some(MaxAge {
+                now_ms: now as i64,
+                max_age_ms: age as i64,
+            })
+        }
+        _ => {
+            return Err(error(
+                "E_INTERNAL",
+                "load options: max_age_ms needs a finite now_ms and a non-negative age",
+            ))
+        }
+    };
+    Ok(LoadOptions {
+        public_key,
+        lazy: false,
+        allow_test_keys: t.allow_test_keys,
+        expected_name: t.expected_name,
+        min_version: t.min_version,
+        max_age,
+    })
+}
+
+/// Checks `manifest.json` before anything it lists is fetched: size, key policy,
+/// signature (with a pinned key; `signature` is `manifest.sig`), structure, path rules,
+/// expected name, rollback floor and age. Returns the files to download as JSON:
+/// `{name, version, created, hash, signature_verified, files: [{file, sha256, bytes}]}`.
+#[wasm_bindgen(js_name = verifyManifest)]
+pub fn verify_manifest(
+    manifest: &[u8],
+    signature: Option<Vec<u8>>,
+    public_key_hex: Option<String>,
+    options_json: Option<String>,
+) -> Result<String, JsValue> {
+    let opts = load_options(public_key_hex, options_json)?;
+    let v = attune::verify_manifest(manifest, signature.as_deref(), &opts)
+        .map_err(|e| error(e.code(), &e.to_string()))?;
+    json(&v)
 }
 
 /// The runtime's version (the crate version, same for the Rust crates and npm package).
@@ -112,10 +223,12 @@ fn sha256_hex(bytes: &[u8]) -> String {
 impl WasmBundle {
     /// Loads a bundle from its files: a `Map` from path (`manifest.json`,
     /// `catalog.json`, model files, `manifest.sig`) to `Uint8Array`. With
-    /// `publicKeyHex` (64 hex digits) the manifest signature must verify.
+    /// `publicKeyHex` (64 hex digits) the manifest signature must verify. `optionsJson`
+    /// holds the trust options of [`verifyManifest`](verify_manifest).
     pub fn load(
         files: &js_sys::Map,
         public_key_hex: Option<String>,
+        options_json: Option<String>,
     ) -> Result<WasmBundle, JsValue> {
         let get = |path: &str| -> Option<Vec<u8>> {
             let v = files.get(&JsValue::from_str(path));
@@ -127,16 +240,7 @@ impl WasmBundle {
                 "bundle file manifest.json: not among the files given",
             )
         })?;
-        let public_key = match public_key_hex {
-            Some(h) => {
-                Some(attune::parse_public_key(&h).map_err(|e| error(e.code(), &e.to_string()))?)
-            }
-            None => None,
-        };
-        let opts = LoadOptions {
-            public_key,
-            lazy: false,
-        };
+        let opts = load_options(public_key_hex, options_json)?;
         let inner = Bundle::load(
             &manifest,
             |p| get(p).ok_or_else(|| "not among the files given".to_string()),
@@ -174,9 +278,27 @@ impl WasmBundle {
         self.info.clone()
     }
 
+    /// The catalog as `catalog.json`'s document, serialized from what the engine
+    /// verified and validated: the only source of the titles, topics and images an app
+    /// shows.
+    #[wasm_bindgen(js_name = catalogJson)]
+    pub fn catalog_json(&self) -> Result<String, JsValue> {
+        json(&self.inner.catalog().to_doc())
+    }
+
+    /// The exact manifest bytes the engine verified (their sha256 is `hash`): the
+    /// package parses these, never bytes it downloaded itself.
+    #[wasm_bindgen(js_name = manifestBytes)]
+    pub fn manifest_bytes(&self) -> Vec<u8> {
+        self.inner.manifest_bytes().to_vec()
+    }
+
     /// Ranks for a profile. `requestJson` is a `RankRequest` (snake_case fields, unknown
     /// fields refused); the result is a `Ranking` as JSON.
     pub fn rank(&self, profile: &WasmProfile, request_json: &str) -> Result<String, JsValue> {
+        if PANIC_ARMED.swap(false, Ordering::SeqCst) {
+            panic!("injected panic (__attuneInjectPanic, a test hook)");
+        }
         let req: RankRequest = parse("E_RANK_INVALID", "rank request", request_json)?;
         let r = attune::rank(&self.inner, &profile.inner, &req)
             .map_err(|e| error(e.code(), &e.to_string()))?;

@@ -18,7 +18,7 @@ use crate::manifest::{
     ScoresOver, Task,
 };
 
-/// Options for [`Bundle::load`].
+/// Options for [`Bundle::load`] and [`verify_manifest`].
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     /// The app's pinned ed25519 public key. When set, `manifest.sig` must exist and
@@ -28,6 +28,141 @@ pub struct LoadOptions {
     /// Skip preparing (optimizing) model plans at load; they are prepared on first use.
     /// `validate` uses this: checking a contract does not need an optimized plan.
     pub lazy: bool,
+    /// Accept a pinned key from [`PUBLISHED_TEST_KEYS`] (development only: anyone can
+    /// sign with those). Off by default: such a key is refused with
+    /// `E_BUNDLE_TEST_KEY` before anything is verified.
+    pub allow_test_keys: bool,
+    /// The bundle `name` the app expects; another signed bundle of the same publisher
+    /// is refused (`E_BUNDLE_NAME`).
+    pub expected_name: Option<String>,
+    /// The newest `version` already verified for this source: an older manifest is
+    /// refused (`E_BUNDLE_ROLLBACK`), so an old signed manifest cannot be replayed.
+    pub min_version: Option<String>,
+    /// Refuse a manifest `created` longer ago than this (`E_BUNDLE_EXPIRED`), so that
+    /// a stale bundle (kept by a cache, or served by a frozen mirror) is not used
+    /// forever.
+    pub max_age: Option<MaxAge>,
+}
+
+/// How old a manifest may be, by its `created` time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxAge {
+    /// The caller's clock, ms since the epoch (the core has no clock of its own).
+    pub now_ms: i64,
+    /// Largest accepted `now_ms - created`, in ms.
+    pub max_age_ms: i64,
+}
+
+/// Ed25519 public keys whose secret keys are published, as hex: the five test vectors
+/// of RFC 8032 §7.1 (TEST 1, TEST 2, TEST 3, TEST 1024 and TEST SHA(abc)). A
+/// signature under one of them proves nothing, yet they are what examples and test
+/// fixtures (including this repository's reference bundles, signed with TEST 1) use.
+pub const PUBLISHED_TEST_KEYS: [&str; 5] = [
+    "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+    "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+    "278117fc144c72340f67d0f2316e8386ceffbf2b2428c9c51fef7c597f1d426e",
+    "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf",
+];
+
+/// True when `key` is one of the [`PUBLISHED_TEST_KEYS`].
+pub fn is_published_test_key(key: &[u8; 32]) -> bool {
+    PUBLISHED_TEST_KEYS
+        .iter()
+        .any(|hex| parse_public_key(hex).is_ok_and(|k| &k == key))
+}
+
+/// A manifest that passed the trust checks of [`verify_manifest`], with what a runtime
+/// needs to fetch the rest of the bundle.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifiedManifest {
+    /// Bundle name.
+    pub name: String,
+    /// Bundle version.
+    pub version: String,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// Lowercase hex sha256 of the manifest bytes.
+    pub hash: String,
+    /// True when `manifest.sig` verified with the pinned key.
+    pub signature_verified: bool,
+    /// The files to fetch (catalog, then models), each with its size and sha256.
+    pub files: Vec<crate::manifest::FileRef>,
+    /// The parsed manifest.
+    #[serde(skip)]
+    pub manifest: Manifest,
+}
+
+/// Checks a manifest before any file it lists is fetched (bundle.md, loading rules 1
+/// and 2, and the app's trust policy), in this order: its size, the pinned key (no
+/// published test key unless allowed), the signature over the exact bytes (when a key
+/// is pinned; `signature` is `manifest.sig`, ignored without a key), the v1 structure
+/// and path rules, then the expected name, the rollback floor and the maximum age.
+pub fn verify_manifest(
+    manifest_bytes: &[u8],
+    signature: Option<&[u8]>,
+    opts: &LoadOptions,
+) -> Result<VerifiedManifest, BundleError> {
+    use crate::manifest::{parse_rfc3339_ms, Version, MAX_MANIFEST_BYTES};
+    if manifest_bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(BundleError::Manifest(format!(
+            "manifest.json has {} bytes; a runtime reads at most {MAX_MANIFEST_BYTES}",
+            manifest_bytes.len()
+        )));
+    }
+    let mut signature_verified = false;
+    if let Some(key) = &opts.public_key {
+        if !opts.allow_test_keys && is_published_test_key(key) {
+            return Err(BundleError::TestKey(
+                "the pinned key is a published RFC 8032 test key: anyone can sign with it. \
+                 Pin your own publisher key (allow test keys only in development)"
+                    .into(),
+            ));
+        }
+        let sig =
+            signature.ok_or_else(|| BundleError::Signature("manifest.sig is missing".into()))?;
+        verify_signature(manifest_bytes, sig, key)?;
+        signature_verified = true;
+    }
+    let manifest = Manifest::parse(manifest_bytes)?;
+    if let Some(want) = &opts.expected_name {
+        if &manifest.name != want {
+            return Err(BundleError::Name(format!(
+                "the manifest is bundle {:?}, the app expects {want:?}",
+                manifest.name
+            )));
+        }
+    }
+    if let Some(floor) = &opts.min_version {
+        let floor_v = Version::parse(floor).ok_or_else(|| {
+            BundleError::Rollback(format!("the version floor {floor:?} is not semver"))
+        })?;
+        // Manifest::parse checked the version.
+        if manifest.semver().is_some_and(|v| v < floor_v) {
+            return Err(BundleError::Rollback(format!(
+                "version {} is older than {floor}, already verified for this source",
+                manifest.version
+            )));
+        }
+    }
+    if let Some(age) = &opts.max_age {
+        let created = parse_rfc3339_ms(&manifest.created).unwrap_or(i64::MIN);
+        if age.now_ms.saturating_sub(created) > age.max_age_ms {
+            return Err(BundleError::Expired(format!(
+                "created {}, more than {} ms ago",
+                manifest.created, age.max_age_ms
+            )));
+        }
+    }
+    Ok(VerifiedManifest {
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        created: manifest.created.clone(),
+        hash: sha256_hex(manifest_bytes),
+        signature_verified,
+        files: manifest.files(),
+        manifest,
+    })
 }
 
 /// How one model input is filled.
@@ -461,14 +596,19 @@ impl Bundle {
         fetch: impl Fn(&str) -> Result<Vec<u8>, String>,
         opts: &LoadOptions,
     ) -> CheckResult {
-        let mut signature_verified = false;
-        if let Some(key) = &opts.public_key {
-            let sig = fetch("manifest.sig")
-                .map_err(|e| vec![BundleError::Signature(format!("manifest.sig: {e}"))])?;
-            verify_signature(manifest_bytes, &sig, key).map_err(|e| vec![e])?;
-            signature_verified = true;
-        }
-        let manifest = Manifest::parse(manifest_bytes).map_err(|e| vec![e])?;
+        // The signature is fetched only when a key is pinned, and the key policy is
+        // checked before that fetch.
+        let sig = match &opts.public_key {
+            Some(key) if opts.allow_test_keys || !is_published_test_key(key) => Some(
+                fetch("manifest.sig")
+                    .map_err(|e| vec![BundleError::Signature(format!("manifest.sig: {e}"))])?,
+            ),
+            _ => None,
+        };
+        let verified =
+            verify_manifest(manifest_bytes, sig.as_deref(), opts).map_err(|e| vec![e])?;
+        let signature_verified = verified.signature_verified;
+        let manifest = verified.manifest;
         let mut errors = vec![];
         let get = |file: &str, size: u64, sha: &str| -> Result<Vec<u8>, BundleError> {
             check_path(file)?;
@@ -902,5 +1042,167 @@ fn input_fill(
             }
             Ok(Fill::Features(out))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::files;
+
+    fn key_of(secret_hex: &str) -> [u8; 32] {
+        let secret: [u8; 32] = parse_public_key(secret_hex).unwrap();
+        ed25519_dalek::SigningKey::from_bytes(&secret)
+            .verifying_key()
+            .to_bytes()
+    }
+
+    /// The list holds exactly the public halves of RFC 8032 §7.1's published secret
+    /// keys, derived here rather than copied.
+    #[test]
+    fn published_test_keys_are_the_rfc_8032_vectors() {
+        let secrets = [
+            "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+            "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+            "c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b4458f7",
+            "f5e5767cf153319517630f226876b86c8160cc583bc013744c6bf255f5cc0ee5",
+            "833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42",
+        ];
+        for (secret, public) in secrets.iter().zip(PUBLISHED_TEST_KEYS) {
+            assert_eq!(key_of(secret), parse_public_key(public).unwrap());
+            assert!(is_published_test_key(&key_of(secret)));
+        }
+        assert!(!is_published_test_key(&[7; 32]));
+    }
+
+    fn sequence_manifest() -> (Vec<u8>, Vec<u8>) {
+        let f = files("sequence");
+        (f["manifest.json"].clone(), f["manifest.sig"].clone())
+    }
+
+    fn opts(key: Option<[u8; 32]>) -> LoadOptions {
+        LoadOptions {
+            public_key: key,
+            allow_test_keys: true,
+            ..LoadOptions::default()
+        }
+    }
+
+    #[test]
+    fn a_published_test_key_is_refused_unless_allowed() {
+        let (m, sig) = sequence_manifest();
+        let test1 = parse_public_key(PUBLISHED_TEST_KEYS[0]).unwrap();
+        let strict = LoadOptions {
+            public_key: Some(test1),
+            ..LoadOptions::default()
+        };
+        let e = verify_manifest(&m, Some(&sig), &strict).expect_err("test key");
+        assert_eq!(e.code(), "E_BUNDLE_TEST_KEY");
+        // Bundle::load refuses before it even asks for manifest.sig or any file.
+        let asked = std::cell::RefCell::new(vec![]);
+        let e = Bundle::load(
+            &m,
+            |p| {
+                asked.borrow_mut().push(p.to_string());
+                Err("not here".into())
+            },
+            &strict,
+        )
+        .expect_err("test key");
+        assert_eq!(e.code(), "E_BUNDLE_TEST_KEY");
+        assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
+        let v = verify_manifest(&m, Some(&sig), &opts(Some(test1))).unwrap();
+        assert!(v.signature_verified);
+        assert_eq!(v.name, "movielens-100k-sequence");
+        assert_eq!(
+            v.files.iter().map(|f| f.file.as_str()).collect::<Vec<_>>(),
+            ["catalog.json", "model.tflite"]
+        );
+    }
+
+    #[test]
+    fn name_rollback_and_age_are_checked_after_the_signature() {
+        let (m, sig) = sequence_manifest();
+        let key = Some(parse_public_key(PUBLISHED_TEST_KEYS[0]).unwrap());
+        let created = crate::manifest::parse_rfc3339_ms("2026-11-25T00:00:43Z").unwrap();
+        let check = |o: LoadOptions| verify_manifest(&m, Some(&sig), &o).map(|_| ());
+        let with = |f: &dyn Fn(&mut LoadOptions)| {
+            let mut o = opts(key);
+            f(&mut o);
+            o
+        };
+        assert!(check(with(
+            &|o| o.expected_name = Some("movielens-100k-sequence".into())
+        ))
+        .is_ok());
+        let e = check(with(&|o| {
+            o.expected_name = Some("movielens-100k-ranking".into())
+        }));
+        assert_eq!(e.unwrap_err().code(), "E_BUNDLE_NAME");
+        // The manifest is 1.0.0.
+        for floor in ["0.9.0", "1.0.0", "1.0.0-rc.1", "1.0.0+other"] {
+            assert!(
+                check(with(&|o| o.min_version = Some(floor.into()))).is_ok(),
+                "{floor}"
+            );
+        }
+        for floor in ["1.0.1", "1.1.0", "2.0.0-alpha"] {
+            let e = check(with(&|o| o.min_version = Some(floor.into()))).unwrap_err();
+            assert_eq!(e.code(), "E_BUNDLE_ROLLBACK", "{floor}");
+        }
+        let day = 86_400_000;
+        let age = |now_ms, max_age_ms| with(&|o| o.max_age = Some(MaxAge { now_ms, max_age_ms }));
+        assert!(check(age(created + day, day)).is_ok());
+        assert_eq!(
+            check(age(created + day + 1, day)).unwrap_err().code(),
+            "E_BUNDLE_EXPIRED"
+        );
+        assert!(check(age(i64::MIN, day)).is_ok());
+        assert_eq!(
+            check(age(i64::MAX, 0)).unwrap_err().code(),
+            "E_BUNDLE_EXPIRED"
+        );
+        // A bad signature is reported first, whatever else is wrong.
+        let mut bad = sig.clone();
+        bad[0] ^= 1;
+        let e = verify_manifest(
+            &m,
+            Some(&bad),
+            &with(&|o| o.expected_name = Some("other".into())),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "E_BUNDLE_SIGNATURE");
+    }
+
+    #[test]
+    fn an_oversized_manifest_is_refused_before_parsing() {
+        let mut m = sequence_manifest().0;
+        m.resize(crate::manifest::MAX_MANIFEST_BYTES as usize + 1, b' ');
+        let e = verify_manifest(&m, None, &LoadOptions::default()).unwrap_err();
+        assert_eq!(e.code(), "E_BUNDLE_MANIFEST");
+        assert!(e.to_string().contains("at most"), "{e}");
+    }
+
+    /// The npm loader keeps a bundle's files in one path → bytes map: a manifest that
+    /// lists a file named `manifest.json` (with the hash of a genuine signed manifest)
+    /// must never get that file verified as the manifest.
+    #[test]
+    fn a_listed_manifest_json_is_refused_before_any_fetch() {
+        let f = files("sequence");
+        let mut v: serde_json::Value = serde_json::from_slice(&f["manifest.json"]).unwrap();
+        v["catalog"]["file"] = "manifest.json".into();
+        let bytes = serde_json::to_vec(&v).unwrap();
+        let asked = std::cell::RefCell::new(vec![]);
+        let e = Bundle::load(
+            &bytes,
+            |p| {
+                asked.borrow_mut().push(p.to_string());
+                f.get(p).cloned().ok_or_else(|| "absent".to_string())
+            },
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "E_BUNDLE_MANIFEST");
+        assert!(asked.borrow().is_empty(), "{:?}", asked.borrow());
     }
 }

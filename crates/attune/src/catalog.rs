@@ -17,8 +17,44 @@ pub struct Catalog {
     /// Days since 1970-01-01 of `published`, when present and parseable.
     published_day: Vec<Option<i64>>,
     published: Vec<Option<String>>,
+    image_urls: Option<Vec<Option<String>>>,
     metadata: Vec<Option<Map<String, Value>>>,
     index: HashMap<String, u32>,
+}
+
+/// Longest accepted image URL, in bytes.
+pub const MAX_IMAGE_URL_BYTES: usize = 2048;
+
+/// What is wrong with a catalog `image_urls` entry, or `None`. Apps put these straight
+/// into `<img src>`, so only two forms are accepted: an absolute `https:` URL with a
+/// host and no credentials, or a path on the app's own origin (`/img/1.jpg`, not
+/// `//host/…`). Every character must be printable ASCII that needs no escaping in a
+/// URL, so no whitespace, quotes, angle brackets or backslashes (which URL parsers
+/// strip, or treat as separators, differently). No `javascript:`, `data:`, `http:` or
+/// other schemes: they run code, carry unbounded payloads, or leak the user's feed in
+/// clear text.
+pub fn image_url_problem(url: &str) -> Option<&'static str> {
+    if url.is_empty() || url.len() > MAX_IMAGE_URL_BYTES {
+        return Some("is empty or longer than 2048 bytes");
+    }
+    let clean = url
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b));
+    if !clean {
+        return Some("has a character a URL must escape");
+    }
+    let lower = url.to_ascii_lowercase();
+    if let Some(rest) = lower.strip_prefix("https://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if host.is_empty() || host.contains('@') {
+            return Some("is an https URL without a host, or with credentials");
+        }
+        return None;
+    }
+    if url.starts_with('/') && !url.starts_with("//") {
+        return None;
+    }
+    Some("is neither an https URL nor a path on the app's origin")
 }
 
 fn cat_err(msg: impl Into<String>) -> BundleError {
@@ -89,6 +125,13 @@ impl Catalog {
             v.dedup();
             topics.push(v);
         }
+        if let Some(urls) = &doc.image_urls {
+            for (i, u) in urls.iter().enumerate() {
+                if let Some(why) = u.as_deref().and_then(image_url_problem) {
+                    return Err(cat_err(format!("item {:?}: image URL {why}", doc.ids[i])));
+                }
+            }
+        }
         let published = doc.published.unwrap_or_else(|| vec![None; n]);
         let published_day = published
             .iter()
@@ -100,9 +143,39 @@ impl Catalog {
             topics,
             published_day,
             published,
+            image_urls: doc.image_urls,
             metadata: doc.metadata.unwrap_or_else(|| vec![None; n]),
             index,
         })
+    }
+
+    /// The catalog as `catalog.json`'s document, from the validated data: what the
+    /// browser package shows (titles, topics, images) is what the engine checked.
+    /// Topic lists come back sorted and without duplicates, as the ranker reads them.
+    pub fn to_doc(&self) -> CatalogDoc {
+        CatalogDoc {
+            format: "attune-catalog".into(),
+            format_version: 1,
+            num_items: self.ids.len(),
+            ids: self.ids.clone(),
+            titles: self.titles.clone(),
+            topics: self
+                .topics
+                .iter()
+                .map(|ts| ts.iter().map(|t| usize::from(*t)).collect())
+                .collect(),
+            published: self
+                .published
+                .iter()
+                .any(Option::is_some)
+                .then(|| self.published.clone()),
+            image_urls: self.image_urls.clone(),
+            metadata: self
+                .metadata
+                .iter()
+                .any(Option::is_some)
+                .then(|| self.metadata.clone()),
+        }
     }
 
     /// Number of items.
@@ -145,6 +218,11 @@ impl Catalog {
         self.published_day[index as usize]
     }
 
+    /// The item's image URL, if any (checked by [`image_url_problem`]).
+    pub fn image_url(&self, index: u32) -> Option<&str> {
+        self.image_urls.as_ref()?[index as usize].as_deref()
+    }
+
     /// The item's metadata object, if any.
     pub fn metadata(&self, index: u32) -> Option<&Map<String, Value>> {
         self.metadata[index as usize].as_ref()
@@ -180,6 +258,66 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_urls_are_https_or_same_origin_paths() {
+        for ok in [
+            "https://img.example.com/p/1.jpg",
+            "HTTPS://img.example.com/p/1.jpg?w=200&h=300",
+            "https://img.example.com:8443/a%20b.png",
+            "/posters/1.jpg",
+        ] {
+            assert_eq!(image_url_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "data:image/svg+xml,<svg onload=alert(1)>",
+            "http://img.example.com/1.jpg",
+            "//evil.example/1.jpg",
+            "https://user:pw@img.example.com/1.jpg",
+            "https://",
+            "https:///x",
+            " https://img.example.com/1.jpg",
+            "https://img.example.com/1.jpg\"onerror=\"x",
+            "https://img.example.com/\\..\\x",
+            "/\\evil.example/x",
+            "posters/1.jpg",
+            "https://img.example.com/\u{e9}.jpg",
+        ] {
+            assert!(image_url_problem(bad).is_some(), "{bad}");
+        }
+        assert!(image_url_problem(&format!("/{}", "a".repeat(MAX_IMAGE_URL_BYTES))).is_some());
+    }
+
+    fn doc(image: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "format": "attune-catalog", "format_version": 1, "num_items": 2,
+            "ids": ["a", "b"], "titles": ["A", "B"], "topics": [[1, 0, 1], []],
+            "image_urls": image,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_catalog_with_a_script_url_is_refused() {
+        let e = Catalog::parse(&doc(serde_json::json!(["javascript:alert(1)", null])), 2, 2)
+            .expect_err("javascript: URL");
+        assert_eq!(e.code(), "E_BUNDLE_CATALOG");
+        let c = Catalog::parse(
+            &doc(serde_json::json!(["https://x.example/a.jpg", null])),
+            2,
+            2,
+        )
+        .unwrap();
+        assert_eq!(c.image_url(0), Some("https://x.example/a.jpg"));
+        assert_eq!(c.image_url(1), None);
+        let d = c.to_doc();
+        assert_eq!(d.topics, vec![vec![0, 1], vec![]]);
+        assert_eq!(d.image_urls.as_ref().map(Vec::len), Some(2));
+        assert!(d.published.is_none() && d.metadata.is_none());
+    }
 
     #[test]
     fn civil_days() {

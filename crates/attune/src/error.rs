@@ -47,6 +47,20 @@ pub enum BundleError {
         /// What is wrong.
         reason: String,
     },
+    /// The pinned key is a published test key, whose secret key anyone can read, and
+    /// test keys were not allowed ([`crate::LoadOptions::allow_test_keys`]).
+    #[error("bundle key: {0}")]
+    TestKey(String),
+    /// The manifest's `name` is not the bundle the app expects.
+    #[error("bundle name: {0}")]
+    Name(String),
+    /// The manifest's `version` is older than the newest one already verified for this
+    /// source: an old signed manifest replayed to roll the app back.
+    #[error("bundle rollback: {0}")]
+    Rollback(String),
+    /// The manifest was `created` longer ago than the app accepts.
+    #[error("bundle expired: {0}")]
+    Expired(String),
     /// The model file does not load in the engine.
     #[error("model {model}: {source}")]
     Model {
@@ -69,6 +83,10 @@ impl BundleError {
             BundleError::Missing { .. } => "E_BUNDLE_MISSING_FILE",
             BundleError::Catalog(_) => "E_BUNDLE_CATALOG",
             BundleError::Contract { .. } => "E_BUNDLE_CONTRACT",
+            BundleError::TestKey(_) => "E_BUNDLE_TEST_KEY",
+            BundleError::Name(_) => "E_BUNDLE_NAME",
+            BundleError::Rollback(_) => "E_BUNDLE_ROLLBACK",
+            BundleError::Expired(_) => "E_BUNDLE_EXPIRED",
             BundleError::Model { source, .. } => source.code(),
         }
     }

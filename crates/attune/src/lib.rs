@@ -40,12 +40,17 @@ pub mod profile;
 mod rank;
 
 pub use bundle::{
-    parse_public_key, verify_signature, Bundle, BundleModel, CheckResult, LoadOptions,
+    is_published_test_key, parse_public_key, verify_manifest, verify_signature, Bundle,
+    BundleModel, CheckResult, LoadOptions, MaxAge, VerifiedManifest, PUBLISHED_TEST_KEYS,
 };
 pub use catalog::Catalog;
 pub use error::{BundleError, ProfileError, RankError};
 pub use profile::{Event, EventKind, Profile};
 pub use rank::{
-    rank, Counts, Filter, Freshness, InputsUsed, MetadataFilter, RankRequest, RankedItem, Ranking,
-    Reason, Rule, MAX_CANDIDATES, MAX_K, MAX_RULES,
+    rank, rank_with_work, Counts, Filter, Freshness, InputsUsed, MetadataFilter, RankRequest,
+    RankedItem, Ranking, Reason, Rule, Work, DEFAULT_EXPLAIN_HISTORY, MAX_CANDIDATES,
+    MAX_EXPLAIN_HISTORY, MAX_K, MAX_METADATA_FILTERS, MAX_ONE_OF, MAX_RULES, MAX_RULE_ENTRIES,
 };
+
+#[cfg(test)]
+mod testing;

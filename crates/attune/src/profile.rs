@@ -242,8 +242,14 @@ impl Profile {
     /// is an error (`E_PROFILE_CORRUPT` / `E_PROFILE_VERSION`), never an empty profile:
     /// resetting silently would destroy the user's data.
     pub fn from_json(bytes: &[u8]) -> Result<Profile, ProfileError> {
-        let mut value: serde_json::Value = serde_json::from_slice(bytes)
+        let value: serde_json::Value = serde_json::from_slice(bytes)
             .map_err(|e| ProfileError::Corrupt(format!("not JSON: {e}")))?;
+        Profile::from_value(value)
+    }
+
+    /// [`Profile::from_json`] from parsed JSON (a request body that embeds a profile
+    /// is parsed once, not serialized and parsed again).
+    pub fn from_value(mut value: serde_json::Value) -> Result<Profile, ProfileError> {
         let version = value
             .get("format_version")
             .and_then(|v| v.as_u64())
@@ -381,7 +387,8 @@ impl Profile {
                 EventKind::Purchase => 3.0,
                 EventKind::Share => 2.0,
             };
-            let age = (now - e.ts).max(0) as f64;
+            // Saturating: `ts` and `now` are caller data and may sit at the ends of i64.
+            let age = now.saturating_sub(e.ts).max(0) as f64;
             let decayed = (w * 0.5f64.powf(age / half)) as f32;
             for t in cat.topics(idx) {
                 affinity[*t as usize] += decayed;
@@ -525,6 +532,25 @@ pub fn event_counts(p: &Profile) -> BTreeMap<&'static str, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derive_survives_timestamps_at_the_ends_of_i64() {
+        let b = crate::testing::ranking();
+        let mut p = Profile::new();
+        for ts in [i64::MIN, i64::MIN + 1, 0, i64::MAX] {
+            p.record(Event {
+                item: "50".into(),
+                ts,
+                kind: EventKind::Like,
+            })
+            .unwrap();
+        }
+        for now in [Some(i64::MIN), Some(i64::MAX), None] {
+            let d = p.derive(b, now);
+            assert!(d.affinity.iter().all(|a| a.is_finite()), "{now:?}");
+            assert_eq!(d.history.len(), 1);
+        }
+    }
 
     fn ev(item: &str, ts: i64, kind: EventKind) -> Event {
         Event {

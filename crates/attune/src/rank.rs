@@ -35,6 +35,34 @@ pub const MAX_K: usize = 1000;
 pub const MAX_CANDIDATES: usize = 100_000;
 /// Most business rules per request.
 pub const MAX_RULES: usize = 1000;
+/// Most item ids and topic ids across all the rules of a request.
+pub const MAX_RULE_ENTRIES: usize = 100_000;
+/// History items re-scored for "because you watched X" when the request does not say.
+pub const DEFAULT_EXPLAIN_HISTORY: usize = 3;
+/// Most history items re-scored for "because you watched X" (`explain_history`): each
+/// one is a full model run, so this bounds a request's model runs to `1 + 20`.
+pub const MAX_EXPLAIN_HISTORY: usize = 20;
+/// Most metadata conditions per request.
+pub const MAX_METADATA_FILTERS: usize = 64;
+/// Most values in one metadata `one_of`.
+pub const MAX_ONE_OF: usize = 1000;
+
+/// The work a ranking did, counted in the units that grow with the request and the
+/// profile, so that limits can be checked against a budget without timing anything
+/// (a timed test would be flaky; BENCHMARKS.md has the times). Everything else a
+/// ranking does is a constant per item or per returned item.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Work {
+    /// Model runs: the scoring run plus one per explained history item.
+    pub model_runs: u64,
+    /// Items scored across those runs (a catalog-wide model scores the whole catalog
+    /// each time; a candidate model the padded candidate batch).
+    pub items_scored: u64,
+    /// Inner-loop steps of the ranker's own per-item work: metadata conditions and
+    /// their values, rule and preference topics, "less like this" comparisons, the
+    /// diversity re-ranking's comparisons and the leave-one-out score deltas.
+    pub item_ops: u64,
+}
 
 /// Filters on item topics, metadata and publication date.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -358,19 +386,87 @@ struct Resolved<'a> {
     k: usize,
     diversity: f64,
     exploration: f64,
+    explain_history: usize,
     topics_any: BTreeSet<u16>,
     topics_none: BTreeSet<u16>,
     after: Option<i64>,
     before: Option<i64>,
+    metadata: Vec<MetadataCheck<'a>>,
     boosts: BTreeMap<u32, f64>,
-    topic_boosts: Vec<(u16, f64)>,
+    /// Net rule weight per topic index: every rule's topics folded into one number per
+    /// topic, so an item costs its own topic count whatever the rules list.
+    topic_boosts: Vec<f64>,
+    /// One pin per item (the first rule that pins it), earliest slot first.
     pins: Vec<(u32, usize)>,
+}
+
+/// A metadata condition prepared for the eligibility loop: scalar `one_of` values in a
+/// hash set, so a condition costs one lookup per item whatever the list's length.
+struct MetadataCheck<'a> {
+    key: &'a str,
+    equals: Option<&'a Value>,
+    one_of: Option<(std::collections::HashSet<ScalarKey<'a>>, Vec<&'a Value>)>,
+}
+
+/// A JSON scalar as a hash key with `serde_json::Value`'s own equality: strings,
+/// booleans and null by value; numbers as serde_json compares them (an unsigned, a
+/// negative and a float integer are three kinds that never equal one another, so `1`
+/// and `1.0` differ; floats compare as f64, so `-0.0` equals `0.0`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum ScalarKey<'a> {
+    Null,
+    Bool(bool),
+    Unsigned(u64),
+    Negative(i64),
+    Float(u64),
+    String(&'a str),
+}
+
+fn scalar_key(v: &Value) -> Option<ScalarKey<'_>> {
+    match v {
+        Value::Null => Some(ScalarKey::Null),
+        Value::Bool(b) => Some(ScalarKey::Bool(*b)),
+        Value::Number(n) => Some(if let Some(u) = n.as_u64() {
+            ScalarKey::Unsigned(u)
+        } else if let Some(i) = n.as_i64() {
+            ScalarKey::Negative(i)
+        } else {
+            // JSON has no NaN; +0.0 stands for both zeros.
+            let f = n.as_f64().unwrap_or(0.0);
+            ScalarKey::Float(if f == 0.0 { 0 } else { f.to_bits() })
+        }),
+        Value::String(s) => Some(ScalarKey::String(s)),
+        Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+impl MetadataCheck<'_> {
+    /// Whether the item's metadata passes, counting the comparisons made.
+    fn passes(&self, meta: Option<&serde_json::Map<String, Value>>, work: &mut u64) -> bool {
+        *work += 1;
+        let Some(v) = meta.and_then(|m| m.get(self.key)) else {
+            return false;
+        };
+        if self.equals.is_some_and(|e| e != v) {
+            return false;
+        }
+        match &self.one_of {
+            None => true,
+            Some((scalars, composite)) => match scalar_key(v) {
+                Some(k) => scalars.contains(&k),
+                None => {
+                    *work += composite.len() as u64;
+                    composite.contains(&v)
+                }
+            },
+        }
+    }
 }
 
 fn resolve<'a>(
     bundle: &'a Bundle,
     profile: &Profile,
-    req: &RankRequest,
+    req: &'a RankRequest,
 ) -> Result<Resolved<'a>, RankError> {
     let model = bundle
         .model(req.model.as_deref())
@@ -423,6 +519,19 @@ fn resolve<'a>(
             req.rules.len()
         )));
     }
+    let entries: usize = req.rules.iter().map(Rule::entries).sum();
+    if entries > MAX_RULE_ENTRIES {
+        return Err(RankError::TooLarge(format!(
+            "the rules list {entries} item and topic ids > {MAX_RULE_ENTRIES}"
+        )));
+    }
+    let explain_history = req.explain_history.unwrap_or(DEFAULT_EXPLAIN_HISTORY);
+    if explain_history > MAX_EXPLAIN_HISTORY {
+        return Err(RankError::TooLarge(format!(
+            "explain_history {explain_history} > {MAX_EXPLAIN_HISTORY}"
+        )));
+    }
+    let metadata = metadata_checks(&req.filter.metadata)?;
     let mut unknown = vec![];
     let mut item = |id: &String| -> Option<u32> {
         let i = bundle.catalog().index_of(id);
@@ -432,8 +541,9 @@ fn resolve<'a>(
         i
     };
     let mut boosts = BTreeMap::new();
-    let mut topic_boosts = vec![];
+    let mut topic_boosts = vec![0.0f64; bundle.num_topics()];
     let mut pins = vec![];
+    let mut pinned = BTreeSet::new();
     for rule in &req.rules {
         let (items, topics, w) = match rule {
             Rule::Boost {
@@ -450,8 +560,11 @@ fn resolve<'a>(
                 if *slot >= MAX_K {
                     return Err(invalid(format!("pin slot {slot} >= {MAX_K}")));
                 }
+                // An item pinned twice keeps its first rule: one item, one slot.
                 if let Some(i) = item(id) {
-                    pins.push((i, *slot));
+                    if pinned.insert(i) {
+                        pins.push((i, *slot));
+                    }
                 }
                 continue;
             }
@@ -476,7 +589,7 @@ fn resolve<'a>(
             }
         }
         for t in topics {
-            topic_boosts.push((topic(t)?, w));
+            topic_boosts[usize::from(topic(t)?)] += w;
         }
     }
     if !unknown.is_empty() {
@@ -503,22 +616,70 @@ fn resolve<'a>(
         k,
         diversity,
         exploration,
+        explain_history,
         topics_any,
         topics_none,
         after: date(&req.filter.published_after)?,
         before: date(&req.filter.published_before)?,
+        metadata,
         boosts,
         topic_boosts,
         pins,
     })
 }
 
-fn metadata_ok(bundle: &Bundle, i: u32, filters: &[MetadataFilter]) -> bool {
-    filters.iter().all(|f| {
-        let v = bundle.catalog().metadata(i).and_then(|m| m.get(&f.key));
-        let Some(v) = v else { return false };
-        f.equals.as_ref().is_none_or(|e| e == v) && f.one_of.as_ref().is_none_or(|s| s.contains(v))
-    })
+impl Rule {
+    /// Item ids and topic ids the rule lists (a pin counts one).
+    pub fn entries(&self) -> usize {
+        match self {
+            Rule::Boost { items, topics, .. } | Rule::Bury { items, topics, .. } => {
+                items.len() + topics.len()
+            }
+            Rule::Pin { .. } => 1,
+        }
+    }
+}
+
+fn metadata_checks(filters: &[MetadataFilter]) -> Result<Vec<MetadataCheck<'_>>, RankError> {
+    if filters.len() > MAX_METADATA_FILTERS {
+        return Err(RankError::TooLarge(format!(
+            "{} metadata conditions > {MAX_METADATA_FILTERS}",
+            filters.len()
+        )));
+    }
+    filters
+        .iter()
+        .map(|f| {
+            let one_of = match &f.one_of {
+                None => None,
+                Some(values) if values.len() > MAX_ONE_OF => {
+                    return Err(RankError::TooLarge(format!(
+                        "metadata {:?}: one_of lists {} values > {MAX_ONE_OF}",
+                        f.key,
+                        values.len()
+                    )))
+                }
+                Some(values) => {
+                    let mut scalars = std::collections::HashSet::new();
+                    let mut composite = vec![];
+                    for v in values {
+                        match scalar_key(v) {
+                            Some(k) => {
+                                scalars.insert(k);
+                            }
+                            None => composite.push(v),
+                        }
+                    }
+                    Some((scalars, composite))
+                }
+            };
+            Ok(MetadataCheck {
+                key: &f.key,
+                equals: f.equals.as_ref(),
+                one_of,
+            })
+        })
+        .collect()
 }
 
 /// The preferences vector fed to the model: 1.0 for picks and boosts.
@@ -551,6 +712,16 @@ pub(crate) fn topic_share(bundle: &Bundle, history: &[u32]) -> Vec<f32> {
 
 /// Ranks candidates for a profile. See the module docs for the pipeline.
 pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ranking, RankError> {
+    rank_with_work(bundle, profile, req).map(|(r, _)| r)
+}
+
+/// [`rank`], also reporting the [`Work`] it did.
+pub fn rank_with_work(
+    bundle: &Bundle,
+    profile: &Profile,
+    req: &RankRequest,
+) -> Result<(Ranking, Work), RankError> {
+    let mut work = Work::default();
     let r = resolve(bundle, profile, req)?;
     let cat = bundle.catalog();
     let n = cat.len();
@@ -590,10 +761,10 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
         }
     };
     // Pinned items are ranked even when the list does not name them.
-    for (p, _) in &r.pins {
-        if let Err(pos) = candidates.binary_search(p) {
-            candidates.insert(pos, *p);
-        }
+    if !r.pins.is_empty() {
+        candidates.extend(r.pins.iter().map(|p| p.0));
+        candidates.sort_unstable();
+        candidates.dedup();
     }
     counts.candidates = candidates.len();
     let mut eligible = Vec::with_capacity(candidates.len());
@@ -607,7 +778,10 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
             counts.seen += 1;
         } else if (!r.topics_any.is_empty() && !topics.iter().any(|t| r.topics_any.contains(t)))
             || topics.iter().any(|t| r.topics_none.contains(t))
-            || !metadata_ok(bundle, i, &req.filter.metadata)
+            || !r
+                .metadata
+                .iter()
+                .all(|m| m.passes(cat.metadata(i), &mut work.item_ops))
             || r.after
                 .is_some_and(|a| cat.published_day(i).is_none_or(|d| d < a))
             || r.before
@@ -659,16 +833,18 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
         unknown_topics: derived.unknown_topics.clone(),
     };
     if eligible.is_empty() {
-        return Ok(Ranking {
+        let ranking = Ranking {
             model: model.entry().id.clone(),
             items: vec![],
             inputs,
             counts,
-        });
+        };
+        return Ok((ranking, work));
     }
 
     // 3. Scores.
     let raw = model.score(&inp, &eligible, n, bundle.num_topics())?;
+    work.count_run(model, eligible.len(), n);
 
     // 4. Adjustments on a [0, 1] scale, so that rule weights mean the same for every model.
     let (lo, hi) = raw
@@ -677,14 +853,19 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
             (lo.min(*s), hi.max(*s))
         });
     let spread = hi - lo;
+    // Distinct topic sets only: a thousand "less like this" items of one genre cost
+    // one comparison per item, not a thousand.
     let llt_topics: Vec<&[u16]> = derived
         .less_like_this
         .iter()
         .map(|i| cat.topics(*i))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
     let today = req.now_ms.map(|ms| ms.div_euclid(86_400_000));
     let onboarding_w = unit("onboarding_weight", req.onboarding_weight.unwrap_or(0.03))?;
     let mut rule_boost = vec![0.0f64; eligible.len()];
+    let mut llt_memo: BTreeMap<&[u16], f32> = BTreeMap::new();
     let adj: Vec<f32> = eligible
         .iter()
         .zip(&raw)
@@ -697,11 +878,10 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
                 0.0
             };
             let mut rb = r.boosts.get(&i).copied().unwrap_or(0.0);
-            for (t, w) in &r.topic_boosts {
-                if topics.contains(t) {
-                    rb += w;
-                }
+            for t in topics {
+                rb += r.topic_boosts[usize::from(*t)];
             }
+            work.item_ops += topics.len() as u64;
             rule_boost[j] = rb;
             a += rb;
             // Cold start: a reference sequence model's onboarding head is weak against
@@ -730,10 +910,16 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
                     .count();
                 a -= 0.2 * rejected as f64 / topics.len() as f64;
             }
-            let llt = llt_topics
-                .iter()
-                .map(|lt| jaccard(topics, lt))
-                .fold(0.0f32, f32::max);
+            // The demotion depends only on the item's topic set: computed once per
+            // distinct set, so a catalog of a few hundred genre combinations costs a few
+            // hundred comparisons per "less like this" set, not one per item.
+            let llt = *llt_memo.entry(topics).or_insert_with(|| {
+                work.item_ops += llt_topics.len() as u64;
+                llt_topics
+                    .iter()
+                    .map(|lt| jaccard(topics, lt))
+                    .fold(0.0f32, f32::max)
+            });
             a -= 0.3 * llt as f64;
             if let (Some(f), Some(today), Some(day)) = (&req.freshness, today, cat.published_day(i))
             {
@@ -757,7 +943,11 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
         .iter()
         .filter_map(|(item, slot)| eligible.binary_search(item).ok().map(|j| (j, *slot)))
         .collect();
-    let is_pinned = |j: usize| pinned.iter().any(|(p, _)| *p == j);
+    let mut pin_mask = vec![false; eligible.len()];
+    for (j, _) in &pinned {
+        pin_mask[*j] = true;
+    }
+    let is_pinned = |j: usize| pin_mask[j];
     let k = r.k.min(eligible.len());
     let n_explore = ((r.exploration * r.k as f64).round() as usize).min(k.saturating_sub(1));
     let n_model = k
@@ -776,6 +966,20 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
         let d = r.diversity as f32;
         let mut left = order.clone();
         let mut max_sim = vec![0.0f32; eligible.len()];
+        // Similarity depends only on topic sets: each pick compares its set with the
+        // pool's distinct sets once, then every pool item reads its set's value.
+        let mut sets: Vec<&[u16]> = vec![];
+        let mut set_of = vec![0usize; eligible.len()];
+        {
+            let mut ids: BTreeMap<&[u16], usize> = BTreeMap::new();
+            for &o in &left {
+                let t = cat.topics(eligible[o]);
+                set_of[o] = *ids.entry(t).or_insert_with(|| {
+                    sets.push(t);
+                    sets.len() - 1
+                });
+            }
+        }
         while chosen.len() < n_model && !left.is_empty() {
             let (pos, _) =
                 left.iter()
@@ -791,19 +995,25 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
                     });
             let j = left.remove(pos);
             let tj = cat.topics(eligible[j]);
+            let sim: Vec<f32> = sets.iter().map(|s| jaccard(s, tj)).collect();
             for o in &left {
-                max_sim[*o] = max_sim[*o].max(jaccard(cat.topics(eligible[*o]), tj));
+                max_sim[*o] = max_sim[*o].max(sim[set_of[*o]]);
             }
+            work.item_ops += (sets.len() + 2 * left.len()) as u64;
             chosen.push(j);
         }
     } else {
         chosen.extend(order.iter().take(n_model));
     }
     let mut explored = BTreeSet::new();
+    let mut in_chosen = vec![false; eligible.len()];
+    for j in &chosen {
+        in_chosen[*j] = true;
+    }
     if n_explore > 0 {
         let usual = usual_topics(&derived, &prefs);
         let mut pool: Vec<usize> = (0..eligible.len())
-            .filter(|j| !chosen.contains(j) && !is_pinned(*j))
+            .filter(|j| !in_chosen[*j] && !is_pinned(*j))
             .filter(|j| {
                 let t = cat.topics(eligible[*j]);
                 !t.is_empty() && !t.iter().any(|t| usual.contains(t))
@@ -820,6 +1030,7 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
             // Never the first slot: the top spot stays the best personal match.
             let slot = 1 + rng.below(chosen.len());
             chosen.insert(slot.min(chosen.len()), j);
+            in_chosen[j] = true;
             explored.insert(j);
         }
     }
@@ -828,7 +1039,8 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
         if chosen.len() + pinned.len() >= k {
             break;
         }
-        if !chosen.contains(j) {
+        if !in_chosen[*j] {
+            in_chosen[*j] = true;
             chosen.push(*j);
         }
     }
@@ -842,15 +1054,15 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
 
     // 6. Reasons.
     let picked: Vec<(usize, u32, f32)> = chosen.iter().map(|&j| (j, eligible[j], raw[j])).collect();
-    let depth = req.explain_history.unwrap_or(3);
     let loo = leave_one_out(
         bundle,
         model,
         &inp,
         &derived.history,
         &picked,
-        depth,
+        r.explain_history,
         (&eligible, &raw),
+        &mut work,
     )?;
     let prior_cut = (n / 100).max(10) as u32;
     let items = chosen
@@ -933,12 +1145,25 @@ pub fn rank(bundle: &Bundle, profile: &Profile, req: &RankRequest) -> Result<Ran
         })
         .collect();
     inputs.unknown_items.sort();
-    Ok(Ranking {
+    let ranking = Ranking {
         model: model.entry().id.clone(),
         items,
         inputs,
         counts,
-    })
+    };
+    Ok((ranking, work))
+}
+
+impl Work {
+    /// Counts one model run over `candidates` items of a catalog of `num_items`.
+    fn count_run(&mut self, model: &BundleModel, candidates: usize, num_items: usize) {
+        self.model_runs += 1;
+        self.items_scored += if model.scores_catalog() {
+            num_items
+        } else {
+            model.bucket(candidates.max(1), num_items)
+        } as u64;
+    }
 }
 
 /// Topics the user is known to like: picks, boosts, and topics whose decayed affinity
@@ -968,6 +1193,7 @@ fn usual_topics(d: &Derived, prefs: &[f32]) -> BTreeSet<u16> {
 /// score beyond the median drop (by at least 2 % of the score spread) is its reason. For a catalog-wide model
 /// that is one full run per history item; for a candidate model only the chosen items
 /// are re-scored.
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename them
 fn leave_one_out(
     bundle: &Bundle,
     model: &BundleModel,
@@ -976,6 +1202,7 @@ fn leave_one_out(
     chosen: &[(usize, u32, f32)],
     depth: usize,
     eligible: (&[u32], &[f32]),
+    work: &mut Work,
 ) -> Result<BTreeMap<usize, Reason>, RankError> {
     let mut out = BTreeMap::new();
     let fed = if model.history_len() > 0 {
@@ -1020,6 +1247,8 @@ fn leave_one_out(
             context: inp.context,
         };
         let s = model.score(&without, &ref_items, cat.len(), bundle.num_topics())?;
+        work.count_run(model, ref_items.len(), cat.len());
+        work.item_ops += ref_items.len() as u64;
         let deltas: Vec<f32> = ref_raw.iter().zip(&s).map(|(a, b)| a - b).collect();
         // Removing a history item shifts every score (e.g. through the bag's length
         // normalization); only a drop beyond the typical one says that this history
@@ -1089,5 +1318,162 @@ mod reason_tests {
             Reason::Popular.text_with_title(Some("x")),
             "popular with everyone"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{ranking, sequence};
+
+    fn req(json: serde_json::Value) -> RankRequest {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn warm_profile() -> Profile {
+        let mut p = Profile::new();
+        for (i, item) in ["50", "181", "172", "174", "1", "98", "127"]
+            .iter()
+            .enumerate()
+        {
+            p.record(crate::Event {
+                item: (*item).into(),
+                ts: 1_000 * (i as i64 + 1),
+                kind: crate::EventKind::Like,
+            })
+            .unwrap();
+        }
+        p.controls.less_like_this = vec!["2".into()];
+        p
+    }
+
+    #[test]
+    fn an_item_pinned_twice_is_listed_once() {
+        let r = rank(
+            ranking(),
+            &Profile::new(),
+            &req(serde_json::json!({
+                "k": 10,
+                "rules": [
+                    {"kind": "pin", "item": "50", "slot": 0},
+                    {"kind": "pin", "item": "50", "slot": 4},
+                    {"kind": "pin", "item": "50", "slot": 0},
+                ],
+            })),
+        )
+        .unwrap();
+        let ids: Vec<&str> = r.items.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(ids.len(), 10);
+        assert_eq!(ids.iter().filter(|i| **i == "50").count(), 1, "{ids:?}");
+        // The first rule wins.
+        assert_eq!(ids[0], "50");
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+    }
+
+    /// Every rule lists every topic: the ranker must still do per item only as many
+    /// topic steps as the item has topics.
+    #[test]
+    fn rule_topics_cost_each_item_its_own_topics() {
+        let b = sequence();
+        let all: Vec<String> = b.manifest().topics.iter().map(|t| t.id.clone()).collect();
+        let rules: Vec<serde_json::Value> = (0..MAX_RULES)
+            .map(|_| serde_json::json!({"kind": "bury", "topics": all, "weight": 0.001}))
+            .collect();
+        let p = warm_profile();
+        let base = req(serde_json::json!({"k": 10, "explain_history": 0}));
+        let mut heavy = base.clone();
+        heavy.rules = serde_json::from_value(serde_json::Value::Array(rules)).unwrap();
+        let (_, w0) = rank_with_work(b, &p, &base).unwrap();
+        let (r1, w1) = rank_with_work(b, &p, &heavy).unwrap();
+        assert_eq!(w1.model_runs, 1);
+        // Same work with and without the rules: rule topics are folded per topic.
+        assert_eq!(w1.item_ops, w0.item_ops, "{w0:?} vs {w1:?}");
+        // …and they still apply: every item is buried by 1000 · 0.001 per topic.
+        for item in &r1.items {
+            let topics = b.catalog().topics(item.index).len() as f64;
+            let boost = item.reasons.iter().find_map(|r| match r {
+                Reason::Rule { boost } => Some(*boost),
+                _ => None,
+            });
+            assert!((boost.unwrap_or(0.0) + topics).abs() < 1e-9, "{item:?}");
+        }
+    }
+
+    #[test]
+    fn explained_history_is_bounded() {
+        let b = sequence();
+        let p = warm_profile();
+        let over = req(serde_json::json!({"k": 10, "explain_history": MAX_EXPLAIN_HISTORY + 1}));
+        let e = rank(b, &p, &over).expect_err("over the cap");
+        assert_eq!(e.code(), "E_RANK_TOO_LARGE");
+        let (_, w) = rank_with_work(
+            b,
+            &p,
+            &req(serde_json::json!({"k": 10, "explain_history": 5})),
+        )
+        .unwrap();
+        // The profile has 7 history items: one scoring run plus 5 leave-one-out runs.
+        assert_eq!(w.model_runs, 6);
+        assert_eq!(w.items_scored, 6 * b.catalog().len() as u64);
+    }
+
+    #[test]
+    fn one_of_costs_one_lookup_per_item() {
+        let b = ranking();
+        let values: Vec<serde_json::Value> = (0..MAX_ONE_OF).map(|i| i.into()).collect();
+        let filter = serde_json::json!([{"key": "year", "one_of": values}]);
+        let (r, w) = rank_with_work(
+            b,
+            &Profile::new(),
+            &req(serde_json::json!({"k": 5, "filter": {"metadata": filter}})),
+        )
+        .unwrap();
+        // The reference catalog has no metadata: everything is filtered, after one
+        // step per item.
+        assert_eq!(r.counts.filtered, b.catalog().len());
+        assert_eq!(w.item_ops, b.catalog().len() as u64);
+        let too_many: Vec<serde_json::Value> = (0..=MAX_ONE_OF).map(|i| i.into()).collect();
+        let e = rank(
+            b,
+            &Profile::new(),
+            &req(serde_json::json!({"filter": {"metadata": [{"key": "y", "one_of": too_many}]}})),
+        )
+        .expect_err("one_of over the cap");
+        assert_eq!(e.code(), "E_RANK_TOO_LARGE");
+    }
+
+    #[test]
+    fn scalar_keys_keep_json_equality() {
+        let pairs = [
+            (serde_json::json!(1), serde_json::json!(1)),
+            (serde_json::json!("a"), serde_json::json!("a")),
+            (serde_json::json!(null), serde_json::json!(null)),
+            (serde_json::json!(1), serde_json::json!(1.0)),
+            (serde_json::json!("1"), serde_json::json!(1)),
+            (serde_json::json!(true), serde_json::json!("true")),
+            (serde_json::json!(-0.0), serde_json::json!(0.0)),
+            (serde_json::json!(-1), serde_json::json!(-1)),
+            (serde_json::json!(-1), serde_json::json!(-1.0)),
+            (serde_json::json!(2.5), serde_json::json!(2.5)),
+            (serde_json::json!(u64::MAX), serde_json::json!(u64::MAX)),
+        ];
+        for (a, b) in pairs {
+            assert_eq!(scalar_key(&a) == scalar_key(&b), a == b, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn too_many_rule_entries_are_refused() {
+        let items: Vec<String> = (0..=MAX_RULE_ENTRIES).map(|i| format!("x{i}")).collect();
+        let e = rank(
+            ranking(),
+            &Profile::new(),
+            &req(serde_json::json!({"rules": [{"kind": "boost", "items": items, "weight": 1}]})),
+        )
+        .expect_err("over the cap");
+        assert_eq!(e.code(), "E_RANK_TOO_LARGE");
     }
 }

@@ -5,11 +5,18 @@
 //
 //   scripts/test-web.sh            # builds the wasm, the package and the demo, then runs this
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
-import { DESKTOP, PHONE, feed, launch, openPage, overflowX, serveDemo, shot, shotsDir } from './harness.mjs';
+import { extname, join, normalize } from 'node:path';
+import { DESKTOP, PHONE, feed, launch, openPage, overflowX, serveDemo, shot, shotsDir, webDir } from './harness.mjs';
 
 const PICKS = ['Sci-Fi', 'War', 'Thriller'];
+// web/vite.config.ts's policy: in the built page and, plus frame-ancestors, as the
+// preview server's header.
+const DEMO_CSP =
+  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; " +
+  "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'";
 const PICK_IDS = ['sci-fi', 'war', 'thriller'];
 
 let server;
@@ -48,7 +55,7 @@ describe('demo on a desktop viewport', () => {
   test('is served under the strict CSP and starts with onboarding', async () => {
     const { page, log } = ctx;
     const response = await page.goto(server.url);
-    assert.equal(response.headers()['content-security-policy'], "script-src 'self' 'wasm-unsafe-eval'");
+    assert.equal(response.headers()['content-security-policy'], `${DEMO_CSP}; frame-ancestors 'none'`);
     await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
     const tiles = page.locator('.topic-tile');
     assert.equal(await tiles.count(), 18);
@@ -293,5 +300,60 @@ describe('demo on a phone viewport (390×844)', () => {
 
     assertOwnRequests(log);
     assert.deepEqual(log.errors, []);
+  });
+});
+
+// Issue 12, finding 8: the policy existed only as a dev/preview server header, so the
+// built demo on any other static host ran without one. It ships in the page now.
+describe('demo built page on a host that sends no CSP header', () => {
+  test('keeps its CSP: nothing can connect to another origin', async () => {
+    const dist = join(webDir, 'dist');
+    const html = readFileSync(join(dist, 'index.html'), 'utf8');
+    const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html);
+    assert.ok(meta, 'index.html carries the policy');
+    assert.equal(meta[1].replaceAll('&#39;', "'"), DEMO_CSP);
+    assert.ok(html.indexOf(meta[0]) < html.indexOf('<script'), 'the policy comes before any script');
+    // A plain static server over web/dist (no headers), and a beacon on another origin.
+    const beacons = [];
+    const beacon = createServer((req, res) => {
+      beacons.push(req.url);
+      res.writeHead(204, { 'Access-Control-Allow-Origin': '*' }).end();
+    });
+    const plain = createServer((req, res) => {
+      const path = new URL(req.url, 'http://x').pathname;
+      const file = normalize(join(dist, path === '/' ? 'index.html' : path));
+      if (!file.startsWith(dist)) return res.writeHead(404).end();
+      try {
+        const type = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.svg': 'image/svg+xml', '.json': 'application/json' }[extname(file)];
+        res.writeHead(200, type ? { 'Content-Type': type } : {}).end(readFileSync(file));
+      } catch {
+        res.writeHead(404).end();
+      }
+    });
+    await Promise.all([beacon, plain].map((s) => new Promise((r) => s.listen(0, '127.0.0.1', r))));
+    const { context, page, log } = await openPage(browser, DESKTOP);
+    try {
+      const base = `http://127.0.0.1:${plain.address().port}/`;
+      const response = await page.goto(base);
+      assert.equal(response.headers()['content-security-policy'], undefined);
+      await page.getByRole('heading', { name: 'What do you like to watch?' }).waitFor();
+      const other = `http://127.0.0.1:${beacon.address().port}/beacon`;
+      const sent = await page.evaluate(async (url) => {
+        try {
+          await fetch(url, { mode: 'no-cors' });
+          return 'sent';
+        } catch {
+          return 'blocked';
+        }
+      }, other);
+      await page.waitForTimeout(200);
+      // Before the fix: 'sent', and the beacon saw the request.
+      assert.equal(sent, 'blocked');
+      assert.deepEqual(beacons, []);
+      assert.ok(log.errors.some((e) => /CSP violation: connect-src/.test(e)), log.errors.join('\n'));
+    } finally {
+      await context.close();
+      await Promise.all([beacon, plain].map((s) => new Promise((r) => s.close(r))));
+    }
   });
 });

@@ -6,6 +6,7 @@
 // Run: node --test tests/browser/pkg/   (after `npm run build -w pkg`)
 // Screenshots: artifacts/pkg-browser/*.png
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -51,7 +52,7 @@ const bundleFiles = ['manifest.json', 'manifest.sig', 'catalog.json', 'model.tfl
 describe('attune package in Chromium', () => {
   it('works from a plain module page under the strict CSP, and makes only the expected requests', async () => {
     const server = await startServer({ csp: strictCsp });
-    const { context, page, requests, errors } = await open(server, `/tests/browser/pkg/pages/basic.html?key=${key}`);
+    const { context, page, requests, errors } = await open(server, `/tests/browser/pkg/pages/basic.html?dev=1&key=${key}`);
     try {
       await ready(page);
       const response = await page.request.get(server.base + '/tests/browser/pkg/pages/basic.html');
@@ -81,7 +82,7 @@ describe('attune package in Chromium', () => {
         ...bundleFiles,
       ]);
       for (const p of paths) {
-        assert.ok(allowed.has(p) || /^\/pkg\/dist\/[a-z-]+\.js$/.test(p), `unexpected request ${p}`);
+        assert.ok(allowed.has(p) || /^\/pkg\/dist\/(generated\/)?[a-z-]+\.js$/.test(p), `unexpected request ${p}`);
       }
       for (const f of bundleFiles) assert.ok(paths.has(f), `${f} fetched`);
       assert.ok(paths.has('/pkg/dist/attune_bg.wasm'));
@@ -104,7 +105,7 @@ describe('attune package in Chromium', () => {
 
   it('falls back when the .wasm is served as application/octet-stream', async () => {
     const server = await startServer({ wasmType: 'application/octet-stream' });
-    const { context, page, errors } = await open(server, `/tests/browser/pkg/pages/basic.html?key=${key}&cache=none`);
+    const { context, page, errors } = await open(server, `/tests/browser/pkg/pages/basic.html?dev=1&key=${key}&cache=none`);
     try {
       await ready(page);
       const r = await page.request.get(server.base + '/pkg/dist/attune_bg.wasm');
@@ -120,7 +121,7 @@ describe('attune package in Chromium', () => {
 
   it('keeps the profile across a reload and really deletes it', async () => {
     const server = await startServer();
-    const { context, page } = await open(server, `/tests/browser/pkg/pages/basic.html?key=${key}`);
+    const { context, page } = await open(server, `/tests/browser/pkg/pages/basic.html?dev=1&key=${key}`);
     try {
       await ready(page);
       await page.evaluate(async () => {
@@ -163,7 +164,7 @@ describe('attune package in Chromium', () => {
 
   it('reports a corrupted stored profile and keeps it', async () => {
     const server = await startServer();
-    const { context, page } = await open(server, `/tests/browser/pkg/pages/basic.html?key=${key}`);
+    const { context, page } = await open(server, `/tests/browser/pkg/pages/basic.html?dev=1&key=${key}`);
     try {
       await ready(page);
       await page.evaluate(() => window.__app.profile.track({ item: '50', type: 'view' }));
@@ -271,6 +272,233 @@ describe('attune package in Chromium', () => {
       assert.equal(done.skipped, false);
       assert.ok(!requests.some((u) => u.endsWith('.wasm') || u.endsWith('/attune.js')), 'no wasm on the onboarding page');
       assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  });
+});
+
+// Issue 12: the attacks on bundle trust, and a panic, against the real package.
+describe('attune package in Chromium: bundle trust and panics', () => {
+  const seqDir = join(repo, 'models/movielens-100k/sequence');
+  const read = (f) => readFileSync(join(seqDir, f));
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+
+  /** Serves the sequence bundle under /host/, with `answer(file)` overriding files. */
+  function host(answer) {
+    return startServer({
+      route(path, _req, res) {
+        if (!path.startsWith('/host/')) return false;
+        const file = path.slice('/host/'.length);
+        const body = answer(file) ?? (['manifest.json', 'manifest.sig', 'catalog.json', 'model.tflite'].includes(file) ? read(file) : undefined);
+        if (body === undefined) res.writeHead(404).end();
+        else res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Cache-Control': 'no-cache' }).end(body);
+        return true;
+      },
+    });
+  }
+
+  async function lab(server) {
+    const opened = await open(server, '/tests/browser/pkg/pages/lab.html');
+    await ready(opened.page);
+    return opened;
+  }
+
+  it('refuses a manifest that lists the signed manifest as one of its files (finding 1)', async () => {
+    const genuine = read('manifest.json');
+    const m = JSON.parse(genuine);
+    const catalog = JSON.parse(read('catalog.json'));
+    catalog.titles = catalog.titles.map(() => 'EVIL');
+    const evilCatalog = Buffer.from(JSON.stringify(catalog));
+    const evil = JSON.stringify({
+      ...m,
+      catalog: { ...m.catalog, file: 'evil.json', sha256: sha(evilCatalog), bytes: evilCatalog.length },
+      models: [
+        ...m.models,
+        { ...m.models[0], id: 'c', file: 'catalog.json', sha256: m.catalog.sha256, bytes: m.catalog.bytes },
+        { ...m.models[0], id: 'm', file: 'manifest.json', sha256: sha(genuine), bytes: genuine.length },
+      ],
+    });
+    let manifests = 0;
+    const server = await host((file) => {
+      if (file === 'manifest.json') return manifests++ === 0 ? evil : undefined;
+      if (file === 'evil.json') return evilCatalog;
+      return undefined;
+    });
+    const { context, page } = await lab(server);
+    try {
+      const result = await page.evaluate(async (key) => {
+        const { attune } = window.__lab;
+        await attune.init();
+        try {
+          const b = await attune.loadBundle('/host/manifest.json', { signatureKey: key, allowTestKey: true, cache: 'none' });
+          return { loaded: true, verified: b.info.signature_verified, title: b.data.catalog.titles[0] };
+        } catch (e) {
+          return { loaded: false, code: e.code, message: e.message };
+        }
+      }, key);
+      // Before the fix: { loaded: true, verified: true, title: 'EVIL' }.
+      assert.deepEqual({ loaded: result.loaded, code: result.code }, { loaded: false, code: 'E_BUNDLE_SIGNATURE' }, JSON.stringify(result));
+      assert.deepEqual(server.requests.filter((p) => p.startsWith('/host/')), ['/host/manifest.json', '/host/manifest.sig']);
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  });
+
+  it('checks every listed path with the engine rule before any other download (finding 2)', async () => {
+    const cases = JSON.parse(readFileSync(join(repo, 'pkg/test/fixtures/path-cases.json'), 'utf8')).filter((c) => c.problem !== null);
+    let current = '';
+    const server = await host((file) => {
+      if (file !== 'manifest.json') return undefined;
+      const m = JSON.parse(read('manifest.json'));
+      m.catalog.file = current;
+      return JSON.stringify(m);
+    });
+    const { context, page } = await lab(server);
+    try {
+      await page.evaluate(() => window.__lab.attune.init());
+      for (const c of cases) {
+        current = c.path;
+        const before = server.requests.length;
+        const got = await page.evaluate(async () => {
+          const { attune, onboarding } = window.__lab;
+          const codes = [];
+          for (const load of [() => attune.loadBundle('/host/manifest.json', { cache: 'none' }), () => onboarding.loadBundleData('/host/manifest.json')]) {
+            codes.push(await load().then(() => 'loaded', (e) => e.code));
+          }
+          return codes;
+        });
+        assert.deepEqual(got, ['E_BUNDLE_MANIFEST', 'E_BUNDLE_MANIFEST'], JSON.stringify(c.path));
+        const seen = server.requests.slice(before);
+        assert.deepEqual(seen, ['/host/manifest.json', '/host/manifest.json'], `${JSON.stringify(c.path)}: ${seen}`);
+      }
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  });
+
+  it('the onboarding element shows only data that verifies (finding 3)', async () => {
+    let tamper = false;
+    const server = await host((file) => {
+      if (!tamper || file !== 'catalog.json') return undefined;
+      const c = JSON.parse(read('catalog.json'));
+      c.titles = c.titles.map(() => 'EVIL');
+      return JSON.stringify(c);
+    });
+    const { context, page, requests } = await lab(server);
+    const show = (attrs) =>
+      page.evaluate(
+        (attrs) =>
+          new Promise((resolve) => {
+            const slot = document.getElementById('slot');
+            const el = document.createElement('attune-onboarding');
+            for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+            el.addEventListener('attune-onboarding-error', (e) => resolve({ error: e.detail.code }));
+            slot.replaceChildren(el);
+            const poll = () => {
+              const buttons = el.shadowRoot.querySelectorAll('button[data-id]');
+              if (buttons.length) resolve({ options: buttons.length });
+              else setTimeout(poll, 20);
+            };
+            poll();
+          }),
+        attrs,
+      );
+    try {
+      const signed = { src: '/host/manifest.json', 'signature-key': key, 'allow-test-key': '' };
+      assert.ok((await show(signed)).options >= 10);
+      assert.deepEqual(await show({ src: '/host/manifest.json', 'signature-key': key }), { error: 'E_BUNDLE_TEST_KEY' });
+      tamper = true;
+      // Before the fix the element took no key and showed the tampered catalog.
+      assert.deepEqual(await show(signed), { error: 'E_BUNDLE_INTEGRITY' });
+      assert.ok(!requests.some((u) => u.endsWith('.wasm')), 'the element verified without the engine');
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  });
+
+  it('a panic rejects the call with E_PANIC and the next call works (finding 9)', async () => {
+    const server = await startServer();
+    const { context, page, errors } = await lab(server);
+    try {
+      const r = await page.evaluate(async (key) => {
+        const { attune, glue } = window.__lab;
+        await attune.init();
+        const bundle = await attune.loadBundle('/models/movielens-100k/sequence/manifest.json', { signatureKey: key, allowTestKey: true });
+        const profile = await attune.openProfile({ bundle });
+        await profile.track({ item: '50', type: 'rating', value: 5, ts: 1 });
+        const ranker = new attune.Ranker(bundle);
+        const ids = () => ranker.rank(profile, { k: 10 }).items.map((i) => i.id);
+        const before = ids();
+        (await glue()).__attuneInjectPanic();
+        let panic;
+        try {
+          ids();
+        } catch (e) {
+          panic = { name: e.name, code: e.code, message: e.message };
+        }
+        const after = ids();
+        await profile.track({ item: '181', type: 'like', ts: 2 });
+        const stored = JSON.parse(await attune.readStoredProfile());
+        return { before, after, panic, events: profile.eventCount, stored: stored.events.length, afterTrack: ids().length };
+      }, key);
+      assert.equal(r.panic?.code, 'E_PANIC', JSON.stringify(r.panic));
+      assert.equal(r.panic.name, 'AttuneError');
+      assert.match(r.panic.message, /injected panic/);
+      assert.deepEqual(r.after, r.before);
+      assert.equal(r.events, 2);
+      assert.equal(r.stored, 2);
+      assert.equal(r.afterTrack, 10);
+      // console_error_panic_hook printed the panic (the only console error).
+      assert.ok(errors.some((e) => /injected panic/.test(e)), errors.join('\n'));
+      assert.ok(errors.every((e) => /panic/.test(e)), errors.join('\n'));
+    } finally {
+      await context.close();
+      await server.close();
+    }
+  });
+
+  it('a panic in the Web Worker rejects that rank with E_PANIC and the next one works (finding 9)', async () => {
+    const server = await startServer();
+    const { context, page } = await lab(server);
+    try {
+      const r = await page.evaluate(async (key) => {
+        const { attune, worker } = window.__lab;
+        const { createWorkerRanker } = await worker();
+        await attune.init();
+        let w;
+        const ranker = await createWorkerRanker('/models/movielens-100k/sequence/manifest.json', {
+          signatureKey: key,
+          allowTestKey: true,
+          cache: 'none',
+          createWorker: () => (w = new Worker('/tests/browser/pkg/pages/panic-worker.js', { type: 'module' })),
+        });
+        const profile = await attune.openProfile({ storage: 'memory' });
+        await profile.track({ item: '50', type: 'rating', value: 5, ts: 1 });
+        const ids = async () => (await ranker.rank(profile, { k: 10 })).items.map((i) => i.id);
+        const before = await ids();
+        await new Promise((resolve) => {
+          w.addEventListener('message', function armed(ev) {
+            if (ev.data?.type === 'test-panic-armed') resolve(w.removeEventListener('message', armed));
+          });
+          w.postMessage({ type: 'test-panic' });
+        });
+        const panic = await ranker.rank(profile, { k: 10 }).then(
+          () => undefined,
+          (e) => ({ name: e.name, code: e.code, message: e.message }),
+        );
+        const after = await ids();
+        ranker.terminate();
+        return { before, after, panic };
+      }, key);
+      assert.equal(r.panic?.code, 'E_PANIC', JSON.stringify(r.panic));
+      assert.match(r.panic.message, /injected panic/);
+      // The worker's engine restarted and the profile was sent again.
+      assert.deepEqual(r.after, r.before);
     } finally {
       await context.close();
       await server.close();

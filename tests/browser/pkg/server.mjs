@@ -20,7 +20,9 @@ const types = {
 export const strictCsp = "script-src 'self' 'wasm-unsafe-eval'";
 
 /**
- * @param {{ csp?: string | null, wasmType?: string }} options
+ * `route(path, req, res)` may answer a request itself (return true), for tests that
+ * play a hostile or broken bundle host.
+ * @param {{ csp?: string | null, wasmType?: string, route?: (path: string, req: any, res: any) => boolean }} options
  * @returns {Promise<{ base: string, requests: string[], close(): Promise<void> }>}
  */
 export async function startServer(options = {}) {
@@ -29,6 +31,7 @@ export async function startServer(options = {}) {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(path);
+    if (options.route?.(path, req, res)) return;
     const file = normalize(join(repo, path));
     if (!allowed.some((p) => path.startsWith(p)) || !file.startsWith(repo)) {
       res.writeHead(404).end();

@@ -12,6 +12,8 @@ fn lazy(key: Option<[u8; 32]>) -> LoadOptions {
     LoadOptions {
         public_key: key,
         lazy: true,
+        allow_test_keys: true,
+        ..LoadOptions::default()
     }
 }
 

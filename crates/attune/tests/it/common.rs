@@ -40,6 +40,8 @@ fn load(name: &str) -> Bundle {
         &LoadOptions {
             public_key: Some(test_key()),
             lazy: false,
+            allow_test_keys: true,
+            ..LoadOptions::default()
         },
     )
     .expect("reference bundle loads")

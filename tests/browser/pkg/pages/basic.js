@@ -30,6 +30,8 @@ async function main() {
   await attune.init();
   const bundle = await attune.loadBundle(manifest, {
     signatureKey: params.get('key') ?? undefined,
+    // The reference bundles are signed with a published test key: development only.
+    allowTestKey: params.get('dev') === '1',
     cache: params.get('cache') ?? 'auto',
     onProgress: (p) => progress.push(p.loaded),
   });

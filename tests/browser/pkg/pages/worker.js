@@ -4,6 +4,8 @@ import { createWorkerRanker } from '/pkg/dist/worker.js';
 const params = new URLSearchParams(location.search);
 const manifest = '/models/movielens-100k/sequence/manifest.json';
 const key = params.get('key') ?? undefined;
+// The reference bundles are signed with a published test key: development only.
+const allowTestKey = true;
 const status = document.getElementById('status');
 const violations = [];
 document.addEventListener('securitypolicyviolation', (e) => violations.push(`${e.violatedDirective} ${e.blockedURI}`));
@@ -14,7 +16,7 @@ async function main() {
   if (params.get('mode') === 'standalone') {
     // No init() on the page: the worker fetches and compiles the module itself, and
     // the profile is plain data.
-    const ranker = await createWorkerRanker(manifest, { signatureKey: key, cache: 'none' });
+    const ranker = await createWorkerRanker(manifest, { signatureKey: key, allowTestKey, cache: 'none' });
     const data = { format_version: 1, events: [{ item: '50', ts: 1, type: 'rating', value: 5 }] };
     const r = await ranker.rank(data, { k: 5 });
     out.ids = r.items.map((i) => i.id);
@@ -23,13 +25,13 @@ async function main() {
   } else {
     await init();
     const progress = [];
-    const ranker = await createWorkerRanker(manifest, { signatureKey: key, onProgress: (p) => progress.push(p.loaded) });
+    const ranker = await createWorkerRanker(manifest, { signatureKey: key, allowTestKey, onProgress: (p) => progress.push(p.loaded) });
     const profile = await openProfile({ storage: 'memory' });
     await profile.setOnboarding({ picked_topics: ['sci-fi'] });
     const cold = await ranker.rank(profile, { k: 10 });
     await profile.track({ item: '50', type: 'rating', value: 5, ts: 1 });
     const warm = await ranker.rank(profile, { k: 10 });
-    const bundle = await loadBundle(manifest, { signatureKey: key });
+    const bundle = await loadBundle(manifest, { signatureKey: key, allowTestKey });
     const local = new Ranker(bundle).rank(profile, { k: 10 });
     out.info = ranker.info;
     out.progressEvents = progress.length;
