@@ -1,6 +1,5 @@
-import { engine } from './errors.js';
 import type { Reason } from './types.js';
-import { wasm } from './wasm.js';
+import { engine, wasm } from './wasm.js';
 
 export interface ReasonTextOptions {
   /** Shown instead of the catalog title of the item a history reason names (your
