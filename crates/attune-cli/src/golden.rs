@@ -156,27 +156,29 @@ pub fn compare_context(native: &Ranking, got: &Ranking) -> Vec<String> {
             g.unknown_items, g.unknown_topics, n.unknown_items, n.unknown_topics
         ));
     }
-    let prefs_close = g.preferences.len() == n.preferences.len()
-        && g.preferences
-            .iter()
-            .zip(&n.preferences)
-            .all(|((gk, gv), (nk, nv))| gk == nk && close(*gv, *nv));
-    if !prefs_close {
-        diffs.push(format!(
-            "inputs.preferences {:?}, natively {:?}",
-            g.preferences, n.preferences
-        ));
-    }
-    let features_close = g.features.len() == n.features.len()
-        && g.features
-            .iter()
-            .zip(&n.features)
-            .all(|((gk, gv), (nk, nv))| gk == nk && close(*gv, *nv));
-    if !features_close {
-        diffs.push(format!(
-            "inputs.features {:?}, natively {:?}",
-            g.features, n.features
-        ));
+    let named = |v: &mut dyn Iterator<Item = (&String, &f32)>| -> Vec<(String, f32)> {
+        v.map(|(k, x)| (k.clone(), *x)).collect()
+    };
+    for (what, got, native) in [
+        (
+            "preferences",
+            named(&mut g.preferences.iter()),
+            named(&mut n.preferences.iter()),
+        ),
+        (
+            "features",
+            named(&mut g.features.iter().map(|(k, v)| (k, v))),
+            named(&mut n.features.iter().map(|(k, v)| (k, v))),
+        ),
+    ] {
+        let same = got.len() == native.len()
+            && got
+                .iter()
+                .zip(&native)
+                .all(|((gk, gv), (nk, nv))| gk == nk && close(*gv, *nv));
+        if !same {
+            diffs.push(format!("inputs.{what} {got:?}, natively {native:?}"));
+        }
     }
     diffs
 }
